@@ -1,0 +1,128 @@
+# SPDX-License-Identifier: MIT
+#
+# One top-level GNU Makefile, out-of-tree objects under build/.
+#   make            build/exitd and the test tool build/chain
+#   make test       unit tests, then the network-namespace tests (root)
+#   make unit       unit tests only
+#   make asan       unit tests under AddressSanitizer and UBSan (build/san/)
+#   make fuzz       libFuzzer targets (clang), each run briefly on its corpus
+#   make deps       install the Debian packages needed (does nothing if present)
+#   make bench      netns-scripts/bench-chain.sh
+# WERROR=1 turns warnings into errors (CI sets it). V=1 shows commands.
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+PKGS    := openssl libcares
+WARN    := -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual -Wstrict-prototypes \
+           -Wmissing-prototypes -Wsign-compare -Wformat=2 -Wvla -Wno-unused-parameter
+ifeq ($(WERROR),1)
+WARN    += -Werror
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lcares)
+ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -MMD -MP -Isrc $(WARN) $(PKG_CFLAGS) $(CFLAGS)
+
+B       ?= build
+SAN     ?=
+ifeq ($(SAN),1)
+B       := build/san
+CFLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+COMMON_SRCS := $(wildcard src/*.c)
+EXITD_SRCS  := $(filter-out exitd/main.c,$(wildcard exitd/*.c))
+COMMON_OBJS := $(COMMON_SRCS:%.c=$(B)/%.o)
+EXITD_OBJS  := $(EXITD_SRCS:%.c=$(B)/%.o)
+LIB_OBJS    := $(COMMON_OBJS) $(EXITD_OBJS)
+UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
+UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES  := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
+FUZZ_SECS   ?= 20
+
+all: $(B)/exitd $(B)/chain
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/exitd: $(B)/exitd/main.o $(LIB_OBJS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/chain: $(B)/tests/tools/chain.o $(LIB_OBJS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/tests/test_%: $(B)/tests/unit/test_%.o $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+
+unit: $(UNIT_BINS)
+	@pass=0; fail=0; for t in $(UNIT_BINS); do \
+		if $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; \
+	done; echo "unit: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
+
+asan:
+	$(MAKE) SAN=1 unit
+
+netns-test: all
+	@tests/net/run.sh
+
+test: unit netns-test
+
+# libFuzzer: every target is built with clang and run for FUZZ_SECS seconds on
+# its kept corpus (tests/fuzz/corpus/NAME). New inputs go to a scratch copy so
+# the kept corpus only changes when someone commits seeds on purpose.
+FUZZ_B    := build/fuzz
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -Isrc -O1 -g -fsanitize=fuzzer,address,undefined \
+              -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION $(PKG_CFLAGS)
+FUZZ_LIBSRCS := $(COMMON_SRCS) $(EXITD_SRCS)
+
+$(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIBSRCS) $(wildcard src/*.h exitd/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $@"
+	$(Q)clang $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIBSRCS) $(PKG_LIBS)
+
+fuzz: $(FUZZ_NAMES:%=$(FUZZ_B)/fuzz_%)
+	@set -e; for n in $(FUZZ_NAMES); do \
+		rm -rf $(FUZZ_B)/work/$$n; mkdir -p $(FUZZ_B)/work/$$n tests/fuzz/corpus/$$n; \
+		echo "  FUZZ    $$n ($(FUZZ_SECS) s)"; \
+		$(FUZZ_B)/fuzz_$$n -max_total_time=$(FUZZ_SECS) -rss_limit_mb=1024 -print_final_stats=0 \
+			$(FUZZ_B)/work/$$n tests/fuzz/corpus/$$n 2>$(FUZZ_B)/work/$$n.log \
+			|| { tail -n 40 $(FUZZ_B)/work/$$n.log; exit 1; }; \
+		grep -h '^#.*DONE' $(FUZZ_B)/work/$$n.log | tail -n 1; \
+	done
+
+DEB_PKGS := build-essential pkg-config clang libssl-dev libc-ares-dev libnl-3-dev \
+            libnl-route-3-dev libpcap-dev libcmocka-dev libclang-rt-14-dev iproute2 curl \
+            dnsutils dnsmasq-base nginx-light iperf3 tcpdump procps
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+demo: all
+	@netns-scripts/demo.sh
+
+bench: all
+	@netns-scripts/bench-chain.sh
+
+clean:
+	rm -rf build
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+.PHONY: all unit asan netns-test test fuzz deps demo bench clean
+.DELETE_ON_ERROR:
