@@ -1,0 +1,184 @@
+# SPDX-License-Identifier: MIT
+# shellcheck shell=bash
+#
+# lib.sh: sourced by the network-namespace tests (tests/net/t-*.sh), in the
+# shape of WireGuard's tests/netns.sh: one helper per namespace, names unique
+# per run, and teardown on every exit.
+#
+#   client ──── r1 ──── r2 ──── r3 ──── inet
+#   192.0.2.1  .2 .5   .6 .9  .10 .13   .14   dnsmasq 203.0.113.53, 2001:db8:ffff::53
+#              exitd   exitd  exitd           nginx   203.0.113.80, 2001:db8:ffff::80
+#              :9001   :9001  :9001 (exit)
+#
+# The topology itself is netns-scripts/topo.sh (read its header). A test:
+#
+#   #!/bin/bash
+#   set -eu
+#   . "$(dirname "$0")/lib.sh"
+#   topo_up                     # builds it, sources $RUN/env, traps topo_down
+#   t_check "web by forwarding" n_client curl -fsS "http://$WEB_IP/"
+#   t_eq "www A" "$WEB_IP" "$(n_client dig +short "@$DNS_IP" "$WEB_NAME" A)"
+#   t_summary                   # "N passed, N failed"; non-zero on failures
+#
+# Helpers:
+#   n_client|n_r1|n_r2|n_r3|n_inet CMD...   run CMD in that namespace
+#   topo_up [RUN_DIR] / topo_down           (topo_down is idempotent)
+#   topo_need_exitd                         skip the whole test when exitd is not built
+#   t_ok DESC, t_fail DESC [DETAIL...], t_skip DESC REASON
+#   t_check DESC CMD...                     ok when CMD exits 0; its output shown when not
+#   t_eq DESC EXPECTED ACTUAL
+#   t_summary
+#   wait_port NS IP PORT [SECONDS]          until a TCP listener is there (default 10 s)
+#   rss_kb PID                              resident set size in KiB
+#
+# Variables from $RUN/env after topo_up: RUN, TOPO_ID, NS_CLIENT NS_R1 NS_R2
+# NS_R3 NS_INET, CLIENT_IP(6), R1_ADDR R1_PIN R1_PID (same for R2, R3),
+# HAVE_EXITD, EXITD, DNS_IP(6), WEB_IP(6), WEB_NAME, WEB_MARKER, MAIL_IP,
+# BIG_MB, BIG_SHA256, DNS_PID, WEB_PID.
+# Set V=1 to print each namespace command before it runs.
+
+TOPO_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOPO_SH=${TOPO_SH:-$TOPO_LIB_DIR/../../netns-scripts/topo.sh}
+
+T_N=0
+T_PASS=0
+T_FAIL=0
+TOPO_RUN=
+TOPO_UP_PID=
+
+pretty() {
+	if [ "${V:-0}" = 1 ]; then
+		printf '# [%s] %s\n' "$1" "$2" >&2
+	fi
+}
+
+# The namespace names come from $RUN/env, read by topo_up.
+n_client() { pretty client "$*"; ip netns exec "$NS_CLIENT" "$@"; }
+n_r1() { pretty r1 "$*"; ip netns exec "$NS_R1" "$@"; }
+n_r2() { pretty r2 "$*"; ip netns exec "$NS_R2" "$@"; }
+n_r3() { pretty r3 "$*"; ip netns exec "$NS_R3" "$@"; }
+n_inet() { pretty inet "$*"; ip netns exec "$NS_INET" "$@"; }
+
+# topo.sh up runs in the background so that a signal arriving while it
+# builds is handled at once (bash runs traps only between foreground
+# commands, but interrupts wait): topo_down then stops it, and its own trap
+# removes what it had made.
+topo_up() {
+	local out rc=0
+	out=$(mktemp)
+	trap topo_down EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM HUP
+	"$TOPO_SH" up "$@" >"$out" &
+	TOPO_UP_PID=$!
+	wait "$TOPO_UP_PID" || rc=$?
+	TOPO_UP_PID=
+	TOPO_RUN=$(cat "$out")
+	rm -f "$out"
+	if [ "$rc" != 0 ] || [ ! -f "$TOPO_RUN/env" ]; then
+		echo "Bail out! topo.sh up failed (exit $rc)"
+		return 1
+	fi
+	# shellcheck source=/dev/null
+	. "$TOPO_RUN/env"
+}
+
+# On failures, show the daemons' last words before they go away; with
+# TOPO_KEEP=1 the whole run directory stays (topo.sh down honours it).
+topo_down() {
+	local run=$TOPO_RUN f
+	if [ -n "$TOPO_UP_PID" ]; then
+		kill -TERM "$TOPO_UP_PID" 2>/dev/null || true
+		wait "$TOPO_UP_PID" 2>/dev/null || true
+		TOPO_UP_PID=
+	fi
+	[ -n "$run" ] || return 0
+	TOPO_RUN=
+	if [ "$T_FAIL" -gt 0 ]; then
+		for f in "$run"/r1.log "$run"/r2.log "$run"/r3.log "$run"/nginx/error.log \
+			"$run"/dnsmasq.stderr; do
+			[ -s "$f" ] || continue
+			echo "# --- last lines of $f"
+			tail -n 15 "$f" | sed 's/^/#   /'
+		done
+	fi
+	"$TOPO_SH" down "$run" || echo "# topo.sh down $run failed" >&2
+}
+
+# For tests that need the relays: without build/exitd, skip them all (TAP).
+topo_need_exitd() {
+	if [ "${HAVE_EXITD:-0}" != 1 ]; then
+		echo "1..0 # SKIP exitd is not built"
+		exit 0
+	fi
+}
+
+t_ok() {
+	T_N=$((T_N + 1))
+	T_PASS=$((T_PASS + 1))
+	echo "ok $T_N - $1"
+}
+
+t_fail() {
+	local desc=$1
+	shift
+	T_N=$((T_N + 1))
+	T_FAIL=$((T_FAIL + 1))
+	echo "not ok $T_N - $desc"
+	if [ $# -gt 0 ]; then
+		printf '%s\n' "$@" | sed 's/^/#   /'
+	fi
+}
+
+t_skip() {
+	T_N=$((T_N + 1))
+	T_PASS=$((T_PASS + 1))
+	echo "ok $T_N - $1 # SKIP $2"
+}
+
+t_check() {
+	local desc=$1 out rc
+	shift
+	if out=$("$@" 2>&1); then
+		t_ok "$desc"
+	else
+		rc=$?
+		t_fail "$desc" "command: $*" "exit: $rc" "$(printf '%s' "$out" | tail -n 20)"
+	fi
+}
+
+t_eq() {
+	if [ "$2" = "$3" ]; then
+		t_ok "$1"
+	else
+		t_fail "$1" "expected: $2" "got:      $3"
+	fi
+}
+
+t_summary() {
+	echo "1..$T_N"
+	echo "$T_PASS passed, $T_FAIL failed"
+	[ "$T_FAIL" -eq 0 ]
+}
+
+wait_port() {
+	local ns=$1 ip=$2 port=$3 secs=${4:-10} ap i
+	case $ip in *:*) ap="[$ip]:$port" ;; *) ap="$ip:$port" ;; esac
+	for ((i = 0; i < secs * 20; i++)); do
+		if ip netns exec "$ns" ss -Hltn 2>/dev/null | awk -v ap="$ap" \
+			-v w4="0.0.0.0:$port" -v w6="[::]:$port" -v w="*:$port" \
+			'$4 == ap || $4 == w4 || $4 == w6 || $4 == w { f = 1 } END { exit !f }'; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	echo "# wait_port: nothing listens on $ap in $ns after $secs s" >&2
+	return 1
+}
+
+rss_kb() {
+	local kb
+	kb=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status" 2>/dev/null) || return 1
+	[ -n "$kb" ] || return 1
+	echo "$kb"
+}
