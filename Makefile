@@ -38,8 +38,8 @@ endif
 
 COMMON_SRCS := $(wildcard src/*.c)
 EXITD_SRCS  := $(filter-out exitd/main.c,$(wildcard exitd/*.c))
-COMMON_OBJS := $(COMMON_SRCS:%.c=$(B)/%.o)
-EXITD_OBJS  := $(EXITD_SRCS:%.c=$(B)/%.o)
+COMMON_OBJS := $(COMMON_SRCS:%.c=$(B)/obj/%.o)
+EXITD_OBJS  := $(EXITD_SRCS:%.c=$(B)/obj/%.o)
 LIB_OBJS    := $(COMMON_OBJS) $(EXITD_OBJS)
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
@@ -49,20 +49,20 @@ FUZZ_SECS   ?= 20
 
 all: $(B)/exitd $(B)/chain
 
-$(B)/%.o: %.c
+$(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(B)/exitd: $(B)/exitd/main.o $(LIB_OBJS)
+$(B)/exitd: $(B)/obj/exitd/main.o $(LIB_OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(B)/chain: $(B)/tests/tools/chain.o $(LIB_OBJS)
+$(B)/chain: $(B)/obj/tests/tools/chain.o $(LIB_OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(B)/tests/test_%: $(B)/tests/unit/test_%.o $(LIB_OBJS)
+$(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A single-threaded epoll event loop with timers (redis ae's shape).
+ *
+ * File events are kept in a table indexed by fd, each registration with a
+ * generation number carried in the epoll data: an event that fired for an
+ * fd that was removed (and maybe reused) during the same iteration is
+ * recognised as stale and skipped, so callbacks may close any fd at any
+ * time. Timers are embedded in their owner (struct ev_timer) and kept in a
+ * binary min-heap; an owner must ev_timer_del() its timers before it frees
+ * them. Time is CLOCK_MONOTONIC in milliseconds, read once per iteration.
+ */
+#ifndef EV_H
+#define EV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ev;
+
+enum {
+	EV_RD = 1,
+	EV_WR = 2,
+	EV_ERR = 4,     /* EPOLLERR or EPOLLHUP; always reported */
+};
+
+typedef void ev_fd_cb(struct ev *ev, int fd, unsigned int events, void *arg);
+typedef void ev_timer_cb(struct ev *ev, void *arg);
+
+struct ev_timer {
+	uint64_t when_ms;
+	size_t idx;             /* position in the heap; SIZE_MAX when not armed */
+	ev_timer_cb *cb;
+	void *arg;
+};
+
+/* setsize: highest fd + 1 the loop accepts. NULL on failure. */
+struct ev *ev_new(int setsize);
+void ev_free(struct ev *ev);
+
+/* 0, -EINVAL for an fd out of range or already added, or -errno from epoll. */
+int ev_fd_add(struct ev *ev, int fd, unsigned int mask, ev_fd_cb *cb, void *arg);
+/* Changes the interest mask (EV_RD|EV_WR, or 0 for none). 0 or -errno. */
+int ev_fd_mod(struct ev *ev, int fd, unsigned int mask);
+unsigned int ev_fd_mask(const struct ev *ev, int fd);
+/* Forgets fd (before the caller closes it). Safe on an fd not added. */
+void ev_fd_del(struct ev *ev, int fd);
+
+void ev_timer_init(struct ev_timer *t, ev_timer_cb *cb, void *arg);
+/* Arms (or re-arms) t to fire once, ms from now. 0 or -ENOMEM. */
+int ev_timer_set(struct ev *ev, struct ev_timer *t, uint64_t ms);
+void ev_timer_del(struct ev *ev, struct ev_timer *t);
+static inline bool
+ev_timer_armed(const struct ev_timer *t)
+{
+	return t->idx != SIZE_MAX;
+}
+
+/* Called once per iteration before the loop sleeps. */
+void ev_before_sleep(struct ev *ev, void (*cb)(struct ev *ev, void *arg), void *arg);
+uint64_t ev_now_ms(const struct ev *ev);
+/* Runs until ev_stop(); returns 0, or -errno if epoll_wait fails. */
+int ev_run(struct ev *ev);
+/* Runs one iteration, waiting at most max_wait_ms (-1: until an event). */
+int ev_run_once(struct ev *ev, int max_wait_ms);
+void ev_stop(struct ev *ev);
+
+#endif
