@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: MIT
+/*
+ * exitd: the relay daemon (DESIGN sections 2, 4 and 8).
+ *
+ *   exitd keygen FILE      make an identity key (mode 0600), print its pin
+ *   exitd pin FILE         print the pin of a key
+ *   exitd -c FILE [-t] [-d]  run (-t: check the configuration and exit;
+ *                          -d: debug logging)
+ *
+ * Start-up does everything that can fail first (config, key, listening
+ * sockets, resolver), then serves until SIGTERM or SIGINT: stop
+ * accepting, reset what is open, exit 0. SIGPIPE is ignored.
+ */
+#include <errno.h>
+#include <ifaddrs.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "cfg.h"
+#include "ev.h"
+#include "listener.h"
+#include "log.h"
+#include "policy.h"
+#include "relay.h"
+#include "resolv.h"
+#include "tls.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: exitd keygen FILE\n"
+			"       exitd pin FILE\n"
+			"       exitd -c FILE [-t] [-d]\n");
+	exit(2);
+}
+
+static int
+cmd_keygen(const char *path)
+{
+	char pin[TLS_PIN_STRLEN], err[512];
+
+	if (tls_keygen(path, pin, err, sizeof(err)) < 0) {
+		fprintf(stderr, "exitd: %s\n", err);
+		return 1;
+	}
+	printf("%s\n", pin);
+	return 0;
+}
+
+static int
+cmd_pin(const char *path)
+{
+	char pin[TLS_PIN_STRLEN], err[512];
+	uint8_t raw[TLS_PIN_LEN];
+	EVP_PKEY *key = tls_key_load(path, err, sizeof(err));
+
+	if (key == NULL) {
+		fprintf(stderr, "exitd: %s\n", err);
+		return 1;
+	}
+	if (tls_key_pin(key, raw) < 0) {
+		fprintf(stderr, "exitd: cannot compute the pin\n");
+		EVP_PKEY_free(key);
+		return 1;
+	}
+	EVP_PKEY_free(key);
+	tls_pin_fmt(raw, pin);
+	printf("%s\n", pin);
+	return 0;
+}
+
+/*
+ * The relay's own addresses are refused as destinations: a listen
+ * address, or every local address when it listens on a wildcard.
+ */
+static void
+add_self(struct policy *pol, const struct exitd_cfg *cfg)
+{
+	bool wildcard = false;
+	struct ifaddrs *ifa, *i;
+
+	for (size_t k = 0; k < cfg->n_listen; k++) {
+		static const uint8_t zero[16];
+
+		if (memcmp(cfg->listen[k].a, zero, cfg->listen[k].family == AF_INET ? 4 : 16) == 0) {
+			wildcard = true;
+		} else {
+			policy_add_self(pol, &cfg->listen[k]);
+		}
+	}
+	if (!wildcard || getifaddrs(&ifa) < 0) {
+		return;
+	}
+	for (i = ifa; i; i = i->ifa_next) {
+		struct addr a;
+		uint16_t port;
+
+		if (i->ifa_addr && addr_from_sockaddr(i->ifa_addr, &a, &port) == 0) {
+			policy_add_self(pol, &a);
+		}
+	}
+	freeifaddrs(ifa);
+}
+
+static void
+raise_nofile(const struct exitd_cfg *cfg)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)cfg->max_conns * 2 + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+			log_warn("setrlimit(RLIMIT_NOFILE)");
+		}
+		if (rl.rlim_cur < want) {
+			log_warnx("only %llu descriptors: fewer than max-connections needs",
+				  (unsigned long long)rl.rlim_cur);
+		}
+	}
+}
+
+struct sigctx {
+	struct ev *ev;
+	struct listeners *lis;
+	struct relay_ctx *x;
+	int fd;
+};
+
+static void
+on_signal(struct ev *ev, int fd, unsigned int events, void *arg)
+{
+	struct sigctx *s = arg;
+	struct signalfd_siginfo si;
+
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+			log_info("signal %u: closing %zu connections and exiting", si.ssi_signo,
+				 s->x->n_conns);
+			listeners_close(s->lis);
+			relay_close_all(s->x);
+			ev_stop(ev);
+		}
+	}
+}
+
+static int
+serve(const char *path, bool check_only, bool debug)
+{
+	struct exitd_cfg cfg;
+	struct relay_ctx x;
+	struct listeners *lis = NULL;
+	struct sigctx sc;
+	EVP_PKEY *key = NULL;
+	SSL_CTX *ctx = NULL;
+	struct rlimit rl;
+	char err[512], pin[TLS_PIN_STRLEN], abuf[ADDR_STRLEN];
+	uint8_t raw[TLS_PIN_LEN];
+	sigset_t mask;
+	int rc = 1;
+
+	memset(&x, 0, sizeof(x));
+	if (exitd_cfg_load(&cfg, path) < 0) {
+		fprintf(stderr, "exitd: %s: configuration not valid\n", path);
+		return 1;
+	}
+	log_init("exitd", debug ? LOG_LVL_DEBUG : cfg.log_level);
+	key = tls_key_load(cfg.key_path, err, sizeof(err));
+	if (key == NULL) {
+		fprintf(stderr, "exitd: %s\n", err);
+		goto out;
+	}
+	if (check_only) {
+		printf("configuration OK\n");
+		rc = 0;
+		goto out;
+	}
+	ctx = tls_server_ctx_new(key, err, sizeof(err));
+	if (ctx == NULL || tls_key_pin(key, raw) < 0) {
+		fprintf(stderr, "exitd: %s\n", err);
+		goto out;
+	}
+	tls_pin_fmt(raw, pin);
+	raise_nofile(&cfg);
+	add_self(cfg.policy, &cfg);
+
+	x.cfg = &cfg;
+	x.ssl_ctx = ctx;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur > 1 << 22) {
+		rl.rlim_cur = 1 << 22;
+	}
+	x.ev = ev_new((int)rl.rlim_cur);
+	if (x.ev == NULL) {
+		fprintf(stderr, "exitd: cannot make the event loop\n");
+		goto out;
+	}
+	x.resolv = resolv_new(x.ev, cfg.resolver, cfg.resolver_port, cfg.n_resolvers, err,
+			      sizeof(err));
+	if (x.resolv == NULL) {
+		fprintf(stderr, "exitd: resolver: %s\n", err);
+		goto out;
+	}
+	lis = listeners_new(&x);
+	if (lis == NULL) {
+		fprintf(stderr, "exitd: out of memory\n");
+		goto out;
+	}
+	for (size_t i = 0; i < cfg.n_listen; i++) {
+		if (listeners_add(lis, &cfg.listen[i], cfg.listen_port[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "exitd: %s\n", err);
+			goto out;
+		}
+		log_info("listening on %s, pin %s",
+			 addr_port_fmt(&cfg.listen[i], cfg.listen_port[i], abuf, sizeof(abuf)), pin);
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sc.ev = x.ev;
+	sc.lis = lis;
+	sc.x = &x;
+	sc.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sc.fd < 0 || ev_fd_add(x.ev, sc.fd, EV_RD, on_signal, &sc) < 0) {
+		fprintf(stderr, "exitd: signalfd: %s\n", strerror(errno));
+		goto out;
+	}
+	if (ev_run(x.ev) < 0) {
+		log_warn("event loop");
+		goto out;
+	}
+	log_info("%llu connections served, %llu ended in error",
+		 (unsigned long long)x.n_total, (unsigned long long)x.n_failed);
+	rc = 0;
+out:
+	listeners_free(lis);
+	if (x.ev) {
+		relay_close_all(&x);
+	}
+	resolv_free(x.resolv);
+	ev_free(x.ev);
+	SSL_CTX_free(ctx);
+	EVP_PKEY_free(key);
+	exitd_cfg_fini(&cfg);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *conf = NULL;
+	bool check = false, debug = false;
+	int ch;
+
+	log_init("exitd", LOG_LVL_INFO);
+	if (argc == 3 && strcmp(argv[1], "keygen") == 0) {
+		return cmd_keygen(argv[2]);
+	}
+	if (argc == 3 && strcmp(argv[1], "pin") == 0) {
+		return cmd_pin(argv[2]);
+	}
+	while ((ch = getopt(argc, argv, "c:td")) != -1) {
+		switch (ch) {
+		case 'c':
+			conf = optarg;
+			break;
+		case 't':
+			check = true;
+			break;
+		case 'd':
+			debug = true;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (conf == NULL || optind != argc) {
+		usage();
+	}
+	return serve(conf, check, debug);
+}

@@ -1,0 +1,1029 @@
+// SPDX-License-Identifier: MIT
+/*
+ * One relayed connection: see relay.h.
+ *
+ *   HANDSHAKE -> REQUEST -> (RESOLVING) -> CONNECTING -> RELAY
+ *                        -> RESOLVE / RESOLVE_PTR answer -> CLOSING
+ *                        -> DNS stream
+ *   any failure reply -> CLOSING (flush the reply, close_notify, close)
+ *
+ * Buffers: up holds plaintext from the client for the upstream socket
+ * (first the SOCKS5 bytes, then pipelined and relayed data), down holds
+ * bytes for the client (the SOCKS5 answers, then relayed data). When one
+ * is full its source is not read: the kernel's TCP window, or TLS records
+ * left unread, push back on the sender. Every event runs both flows; a
+ * flow stops when its source runs dry or its sink blocks.
+ */
+#include "relay.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+
+#include "buf.h"
+#include "log.h"
+#include "policy.h"
+#include "socks5.h"
+#include "tls.h"
+
+enum rstate {
+	R_HANDSHAKE,
+	R_REQUEST,
+	R_RESOLVING,
+	R_CONNECTING,
+	R_RELAY,
+	R_DNS,
+	R_LOOKUP,       /* RESOLVE or RESOLVE_PTR waiting for its answer */
+	R_CLOSING,      /* a final answer is being flushed */
+};
+
+/* In-flight DNS queries per DNS stream: bounds the answers held. */
+#define RELAY_DNS_INFLIGHT 4
+#define RELAY_MAX_TLS_WRITE 16384
+
+struct dns_q {
+	struct relay *r;
+	struct resolv_query *q;
+	uint8_t *answer;        /* framed answer waiting for room in down */
+	size_t len;
+	bool done;
+};
+
+struct relay {
+	struct relay *prev, *next;
+	struct relay_ctx *x;
+	enum rstate state;
+	int cfd, ufd;
+	SSL *ssl;
+	struct addr peer;
+	uint16_t peer_port;
+	struct buf up, down;
+	struct socks5_req req;
+	bool greeted;
+	bool method_owed;       /* the method byte goes out with the reply */
+	struct resolv_query *q;
+	struct addr addrs[RESOLV_MAX_ADDRS];
+	size_t n_addrs, next_addr;
+	uint8_t fail_rep;       /* reply code if no address works */
+	struct dns_q dq[RELAY_DNS_INFLIGHT];
+	struct ev_timer timer;
+	uint64_t deadline_ms;   /* idle: last activity + idle timeout */
+	bool c_wblocked;        /* an SSL write waits for cfd writable */
+	bool c_eof;             /* close_notify from the client */
+	bool c_shut;            /* our close_notify sent */
+	bool u_eof;             /* FIN from upstream */
+	bool u_shut;            /* our FIN sent upstream */
+	bool u_wblocked;
+	uint64_t bytes_up, bytes_down;
+	struct timespec t0;
+	const char *result;
+};
+
+static void run(struct relay *r);
+static void on_cfd(struct ev *ev, int fd, unsigned int events, void *arg);
+static void on_ufd(struct ev *ev, int fd, unsigned int events, void *arg);
+static void on_timer(struct ev *ev, void *arg);
+static void try_connect(struct relay *r);
+
+static const char *
+peer_str(const struct relay *r, char *buf, size_t len)
+{
+	if (!r->x->cfg->log_clients) {
+		return "client";
+	}
+	return addr_port_fmt(&r->peer, r->peer_port, buf, len);
+}
+
+static void
+finish(struct relay *r, bool abortive)
+{
+	struct relay_ctx *x = r->x;
+	struct timespec t1;
+	char pbuf[ADDR_STRLEN];
+	double secs;
+
+	ev_timer_del(x->ev, &r->timer);
+	resolv_cancel(r->q);
+	for (size_t i = 0; i < RELAY_DNS_INFLIGHT; i++) {
+		resolv_cancel(r->dq[i].q);
+		free(r->dq[i].answer);
+	}
+	if (r->ufd >= 0) {
+		ev_fd_del(x->ev, r->ufd);
+		if (abortive) {
+			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+			setsockopt(r->ufd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		}
+		close(r->ufd);
+	}
+	ev_fd_del(x->ev, r->cfd);
+	if (abortive) {
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+		setsockopt(r->cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	close(r->cfd);
+	SSL_free(r->ssl);
+	ERR_clear_error();
+	buf_fini(&r->up);
+	buf_fini(&r->down);
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - r->t0.tv_sec) + (double)(t1.tv_nsec - r->t0.tv_nsec) / 1e9;
+	if (abortive) {
+		x->n_failed++;
+	} else {
+		x->n_ok++;
+	}
+	x->bytes_up += r->bytes_up;
+	x->bytes_down += r->bytes_down;
+	log_info("%s: cmd 0x%02x: %s, %llu bytes up, %llu bytes down, %.3f s", peer_str(r, pbuf, sizeof(pbuf)),
+		 r->req.cmd, r->result ? r->result : "closed", (unsigned long long)r->bytes_up,
+		 (unsigned long long)r->bytes_down, secs);
+
+	if (r->prev) {
+		r->prev->next = r->next;
+	} else {
+		x->conns = r->next;
+	}
+	if (r->next) {
+		r->next->prev = r->prev;
+	}
+	x->n_conns--;
+	if (x->closed) {
+		x->closed(x->closed_arg, &r->peer);
+	}
+	free(r);
+}
+
+static void
+abort_conn(struct relay *r, const char *why)
+{
+	if (r->result == NULL) {
+		r->result = why;
+	}
+	finish(r, true);
+}
+
+static void
+arm(struct relay *r, uint64_t ms)
+{
+	ev_timer_set(r->x->ev, &r->timer, ms);
+}
+
+static void
+touch(struct relay *r)
+{
+	r->deadline_ms = ev_now_ms(r->x->ev) + r->x->cfg->idle_timeout_ms;
+}
+
+/* Queues a SOCKS5 reply (with the method byte if still owed) and sets the next state. */
+static void
+reply(struct relay *r, uint8_t code, const struct socks5_addr *bnd)
+{
+	uint8_t msg[2 + SOCKS5_MAX_MSG];
+	size_t off = 0, len;
+
+	if (r->method_owed) {
+		socks5_build_method(msg, sizeof(msg), &len, SOCKS5_METHOD_NOAUTH);
+		off = len;
+		r->method_owed = false;
+	}
+	if (socks5_build_reply(msg + off, sizeof(msg) - off, &len, code, bnd) < 0 ||
+	    buf_put(&r->down, msg, off + len) < 0) {
+		/* Cannot happen with down holding at most a method byte; close quietly. */
+		code = SOCKS5_REP_FAIL;
+	}
+	if (code != SOCKS5_REP_OK) {
+		r->result = socks5_rep_str(code);
+		r->state = R_CLOSING;
+		/* Whatever the client pipelined after a refused request is dropped. */
+		buf_fini(&r->up);
+		arm(r, r->x->cfg->request_timeout_ms);
+	}
+}
+
+static uint8_t
+rep_of_errno(int e)
+{
+	switch (e) {
+	case ECONNREFUSED:
+		return SOCKS5_REP_REFUSED;
+	case ETIMEDOUT:
+		return SOCKS5_REP_TIMEOUT;
+	case ENETUNREACH:
+		return SOCKS5_REP_NET_UNREACH;
+	case EHOSTUNREACH:
+	case EHOSTDOWN:
+		return SOCKS5_REP_HOST_UNREACH;
+	case EACCES:
+	case EPERM:
+		return SOCKS5_REP_POLICY;
+	default:
+		return SOCKS5_REP_FAIL;
+	}
+}
+
+static uint8_t
+rep_of_resolv(enum resolv_status st)
+{
+	switch (st) {
+	case RESOLV_NOTFOUND:
+		return SOCKS5_REP_HOST_UNREACH;
+	case RESOLV_TIMEOUT:
+		return SOCKS5_REP_TIMEOUT;
+	case RESOLV_OK:
+		return SOCKS5_REP_OK;
+	case RESOLV_FAIL:
+	default:
+		return SOCKS5_REP_FAIL;
+	}
+}
+
+/* Connecting: each allowed address in turn, connect-timeout each. */
+
+static void
+connected(struct relay *r)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct socks5_addr bnd;
+	int one = 1;
+
+	memset(&bnd, 0, sizeof(bnd));
+	if (getsockname(r->ufd, (struct sockaddr *)&ss, &sl) == 0 &&
+	    addr_from_sockaddr((struct sockaddr *)&ss, &bnd.ip, &bnd.port) == 0) {
+		bnd.atyp = bnd.ip.family == AF_INET6 ? SOCKS5_ATYP_IPV6 : SOCKS5_ATYP_IPV4;
+	} else {
+		bnd.atyp = SOCKS5_ATYP_IPV4;
+		bnd.ip.family = AF_INET;
+	}
+	setsockopt(r->ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	r->state = R_RELAY;
+	r->result = "done";
+	touch(r);
+	arm(r, r->x->cfg->idle_timeout_ms);
+	reply(r, SOCKS5_REP_OK, &bnd);
+}
+
+static void
+connect_failed(struct relay *r, int err)
+{
+	ev_fd_del(r->x->ev, r->ufd);
+	close(r->ufd);
+	r->ufd = -1;
+	r->fail_rep = rep_of_errno(err);
+	try_connect(r);
+}
+
+static void
+try_connect(struct relay *r)
+{
+	const struct policy *pol = r->x->cfg->policy;
+
+	while (r->next_addr < r->n_addrs) {
+		const struct addr *a = &r->addrs[r->next_addr++];
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		int fd;
+
+		if (policy_match(pol, a, r->req.dst.port, NULL) != POLICY_ACCEPT) {
+			/* Only if no address is allowed at all is it the policy's refusal. */
+			if (r->fail_rep == SOCKS5_REP_OK) {
+				r->fail_rep = SOCKS5_REP_POLICY;
+			}
+			continue;
+		}
+		fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			r->fail_rep = SOCKS5_REP_FAIL;
+			continue;
+		}
+		sl = addr_to_sockaddr(a, r->req.dst.port, &ss);
+		if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
+			r->fail_rep = rep_of_errno(errno);
+			close(fd);
+			continue;
+		}
+		if (ev_fd_add(r->x->ev, fd, EV_WR, on_ufd, r) < 0) {
+			close(fd);
+			r->fail_rep = SOCKS5_REP_FAIL;
+			continue;
+		}
+		r->ufd = fd;
+		r->state = R_CONNECTING;
+		arm(r, r->x->cfg->connect_timeout_ms);
+		return;
+	}
+	reply(r, r->fail_rep == SOCKS5_REP_OK ? SOCKS5_REP_FAIL : r->fail_rep, NULL);
+}
+
+static void
+resolved(void *arg, enum resolv_status st, const struct addr *addrs, size_t n)
+{
+	struct relay *r = arg;
+
+	r->q = NULL;
+	if (st != RESOLV_OK) {
+		reply(r, rep_of_resolv(st), NULL);
+	} else {
+		memcpy(r->addrs, addrs, n * sizeof(*addrs));
+		r->n_addrs = n;
+		r->next_addr = 0;
+		r->fail_rep = SOCKS5_REP_OK;
+		try_connect(r);
+	}
+	run(r);
+}
+
+static void
+lookup_done(void *arg, enum resolv_status st, const struct addr *addrs, size_t n)
+{
+	struct relay *r = arg;
+	struct socks5_addr bnd;
+
+	r->q = NULL;
+	if (st != RESOLV_OK) {
+		reply(r, rep_of_resolv(st), NULL);
+	} else {
+		memset(&bnd, 0, sizeof(bnd));
+		bnd.atyp = addrs[0].family == AF_INET6 ? SOCKS5_ATYP_IPV6 : SOCKS5_ATYP_IPV4;
+		bnd.ip = addrs[0];
+		reply(r, SOCKS5_REP_OK, &bnd);
+		r->state = R_CLOSING;
+		r->result = "resolved";
+	}
+	run(r);
+}
+
+static void
+ptr_done(void *arg, enum resolv_status st, const char *name)
+{
+	struct relay *r = arg;
+	struct socks5_addr bnd;
+	size_t len = name ? strlen(name) : 0;
+
+	r->q = NULL;
+	if (st != RESOLV_OK || len == 0 || len > 255) {
+		reply(r, st == RESOLV_OK ? SOCKS5_REP_FAIL : rep_of_resolv(st), NULL);
+	} else {
+		memset(&bnd, 0, sizeof(bnd));
+		bnd.atyp = SOCKS5_ATYP_DOMAIN;
+		bnd.host_len = (uint8_t)len;
+		memcpy(bnd.host, name, len + 1);
+		reply(r, SOCKS5_REP_OK, &bnd);
+		r->state = R_CLOSING;
+		r->result = "resolved";
+	}
+	run(r);
+}
+
+/* The request: greeting, then one request, from the front of up. */
+
+static void
+dispatch(struct relay *r)
+{
+	const struct exitd_cfg *cfg = r->x->cfg;
+
+	switch (r->req.cmd) {
+	case SOCKS5_CMD_CONNECT:
+		if (r->req.dst.atyp == SOCKS5_ATYP_DOMAIN) {
+			r->state = R_RESOLVING;
+			r->q = resolv_addrs(r->x->resolv, r->req.dst.host, resolved, r);
+			if (r->q == NULL) {
+				reply(r, SOCKS5_REP_FAIL, NULL);
+			}
+			return;
+		}
+		r->addrs[0] = r->req.dst.ip;
+		r->n_addrs = 1;
+		r->next_addr = 0;
+		r->fail_rep = SOCKS5_REP_OK;
+		try_connect(r);
+		return;
+	case SOCKS5_CMD_RESOLVE:
+	case SOCKS5_CMD_RESOLVE_PTR:
+	case SOCKS5_CMD_DNS:
+		if (!cfg->resolve) {
+			reply(r, SOCKS5_REP_POLICY, NULL);
+			return;
+		}
+		if (r->req.cmd == SOCKS5_CMD_DNS) {
+			r->state = R_DNS;
+			r->result = "dns";
+			touch(r);
+			arm(r, cfg->idle_timeout_ms);
+			reply(r, SOCKS5_REP_OK, NULL);
+			return;
+		}
+		if (r->req.cmd == SOCKS5_CMD_RESOLVE && r->req.dst.atyp != SOCKS5_ATYP_DOMAIN) {
+			reply(r, SOCKS5_REP_ATYP_UNSUPP, NULL);
+			return;
+		}
+		if (r->req.cmd == SOCKS5_CMD_RESOLVE_PTR && r->req.dst.atyp == SOCKS5_ATYP_DOMAIN) {
+			reply(r, SOCKS5_REP_ATYP_UNSUPP, NULL);
+			return;
+		}
+		r->state = R_LOOKUP;
+		r->q = r->req.cmd == SOCKS5_CMD_RESOLVE
+			       ? resolv_addrs(r->x->resolv, r->req.dst.host, lookup_done, r)
+			       : resolv_name(r->x->resolv, &r->req.dst.ip, ptr_done, r);
+		if (r->q == NULL) {
+			reply(r, SOCKS5_REP_FAIL, NULL);
+		}
+		return;
+	default:
+		reply(r, SOCKS5_REP_CMD_UNSUPP, NULL);
+		return;
+	}
+}
+
+static void
+parse_request(struct relay *r)
+{
+	size_t len, used;
+	const uint8_t *p = buf_rptr(&r->up, &len);
+	enum parse_res pr;
+	uint8_t rep = SOCKS5_REP_FAIL;
+
+	if (!r->greeted) {
+		bool noauth = false;
+
+		pr = socks5_parse_greeting(p, len, &used, &noauth);
+		if (pr == PARSE_AGAIN) {
+			return;
+		}
+		if (pr == PARSE_BAD || !noauth) {
+			uint8_t m[2];
+			size_t mlen;
+
+			/* RFC 1928: no acceptable method is 0xff, then close. */
+			if (pr == PARSE_OK && socks5_build_method(m, sizeof(m), &mlen,
+								   SOCKS5_METHOD_NONE) == 0) {
+				buf_put(&r->down, m, mlen);
+			}
+			r->result = "bad greeting";
+			r->state = R_CLOSING;
+			buf_fini(&r->up);
+			return;
+		}
+		buf_consume(&r->up, used);
+		r->greeted = true;
+		p = buf_rptr(&r->up, &len);
+		if (len == 0) {
+			/* A client that waits for the method choice gets it now. */
+			uint8_t m[2];
+			size_t mlen;
+
+			socks5_build_method(m, sizeof(m), &mlen, SOCKS5_METHOD_NOAUTH);
+			buf_put(&r->down, m, mlen);
+			return;
+		}
+		/* Pipelined: the method byte will ride with the reply. */
+		r->method_owed = true;
+	}
+	pr = socks5_parse_request(p, len, &used, &r->req, &rep);
+	if (pr == PARSE_AGAIN) {
+		if (buf_room(&r->up) == 0) {
+			reply(r, SOCKS5_REP_FAIL, NULL);
+		}
+		return;
+	}
+	if (pr == PARSE_BAD) {
+		reply(r, rep, NULL);
+		return;
+	}
+	buf_consume(&r->up, used);
+	dispatch(r);
+}
+
+/* DNS streams: 2-byte length framing (RFC 7766), answered by resolv_raw. */
+
+static void
+dns_answered(void *arg, enum resolv_status st, const uint8_t *msg, size_t len)
+{
+	struct dns_q *d = arg;
+	struct relay *r = d->r;
+
+	d->q = NULL;
+	d->done = true;
+	if (st == RESOLV_OK && len <= 65535 && (d->answer = malloc(len + 2)) != NULL) {
+		d->answer[0] = (uint8_t)(len >> 8);
+		d->answer[1] = (uint8_t)len;
+		memcpy(d->answer + 2, msg, len);
+		d->len = len + 2;
+	}
+	/* A query the resolver could not answer gets no answer: the client times it out. */
+	run(r);
+}
+
+static bool
+dns_flow(struct relay *r)
+{
+	for (size_t i = 0; i < RELAY_DNS_INFLIGHT; i++) {
+		struct dns_q *d = &r->dq[i];
+
+		if (d->done && (d->answer == NULL || buf_put(&r->down, d->answer, d->len) == 0)) {
+			free(d->answer);
+			memset(d, 0, sizeof(*d));
+		}
+	}
+	for (;;) {
+		size_t len, i;
+		const uint8_t *p = buf_rptr(&r->up, &len);
+		size_t mlen;
+
+		if (len < 2) {
+			return true;
+		}
+		mlen = (size_t)p[0] << 8 | p[1];
+		if (mlen < 12) {
+			abort_conn(r, "bad DNS message");
+			return false;
+		}
+		if (len < 2 + mlen) {
+			if (buf_room(&r->up) == 0) {
+				abort_conn(r, "DNS message larger than the buffer");
+				return false;
+			}
+			return true;
+		}
+		for (i = 0; i < RELAY_DNS_INFLIGHT && (r->dq[i].q || r->dq[i].done); i++) {
+		}
+		if (i == RELAY_DNS_INFLIGHT) {
+			return true;
+		}
+		r->dq[i].r = r;
+		r->dq[i].q = resolv_raw(r->x->resolv, p + 2, mlen, dns_answered, &r->dq[i]);
+		if (r->dq[i].q == NULL) {
+			abort_conn(r, "bad DNS query");
+			return false;
+		}
+		buf_consume(&r->up, 2 + mlen);
+		touch(r);
+	}
+}
+
+static bool
+dns_idle(const struct relay *r)
+{
+	for (size_t i = 0; i < RELAY_DNS_INFLIGHT; i++) {
+		if (r->dq[i].q || r->dq[i].done) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The flows. Each returns false when the connection was finished. */
+
+static bool
+ssl_failed(struct relay *r, int ret)
+{
+	int e = SSL_get_error(r->ssl, ret);
+
+	if (e == SSL_ERROR_SYSCALL && errno == 0) {
+		abort_conn(r, "client vanished without close_notify");
+	} else if (e == SSL_ERROR_SYSCALL) {
+		abort_conn(r, "client connection reset");
+	} else {
+		log_debug_rl("%s: TLS error", __func__);
+		abort_conn(r, r->state == R_HANDSHAKE ? "TLS handshake failed" : "TLS error");
+	}
+	return false;
+}
+
+/* Client -> up buffer (TLS reads). */
+static bool
+read_client(struct relay *r)
+{
+	while (!r->c_eof && buf_room(&r->up) > 0) {
+		size_t room;
+		uint8_t *p = buf_wptr(&r->up, &room);
+		int n, e;
+
+		if (p == NULL) {
+			abort_conn(r, "out of memory");
+			return false;
+		}
+		ERR_clear_error();
+		errno = 0;
+		n = SSL_read(r->ssl, p, room > INT32_MAX ? INT32_MAX : (int)room);
+		if (n > 0) {
+			buf_commit(&r->up, (size_t)n);
+			if (r->state == R_RELAY) {
+				r->bytes_up += (uint64_t)n;
+			}
+			touch(r);
+			/* Requests are tiny: don't pull more than we can parse yet. */
+			if (r->state == R_REQUEST) {
+				return true;
+			}
+			continue;
+		}
+		e = SSL_get_error(r->ssl, n);
+		if (e == SSL_ERROR_WANT_READ) {
+			return true;
+		}
+		if (e == SSL_ERROR_WANT_WRITE) {
+			r->c_wblocked = true;
+			return true;
+		}
+		if (e == SSL_ERROR_ZERO_RETURN) {
+			r->c_eof = true;
+			return true;
+		}
+		return ssl_failed(r, n);
+	}
+	return true;
+}
+
+/* down buffer -> client (TLS writes), then close_notify when upstream ended. */
+static bool
+write_client(struct relay *r)
+{
+	while (buf_len(&r->down) > 0) {
+		size_t len;
+		const uint8_t *p = buf_rptr(&r->down, &len);
+		int n, e;
+
+		/*
+		 * One record per call. A retried SSL_write offers the same
+		 * bytes again: the head of down only moves on success.
+		 */
+		if (len > RELAY_MAX_TLS_WRITE) {
+			len = RELAY_MAX_TLS_WRITE;
+		}
+		ERR_clear_error();
+		errno = 0;
+		n = SSL_write(r->ssl, p, (int)len);
+		if (n > 0) {
+			buf_consume(&r->down, (size_t)n);
+			r->c_wblocked = false;
+			continue;
+		}
+		e = SSL_get_error(r->ssl, n);
+		if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+			r->c_wblocked = e == SSL_ERROR_WANT_WRITE;
+			return true;
+		}
+		return ssl_failed(r, n);
+	}
+	r->c_wblocked = false;
+	if (!r->c_shut && (r->u_eof || r->state == R_CLOSING ||
+			   (r->state == R_DNS && r->c_eof && dns_idle(r)))) {
+		int n;
+
+		ERR_clear_error();
+		n = SSL_shutdown(r->ssl);
+		if (n < 0) {
+			int e = SSL_get_error(r->ssl, n);
+
+			if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+				r->c_wblocked = true;
+				return true;
+			}
+			return ssl_failed(r, n);
+		}
+		r->c_shut = true;
+	}
+	return true;
+}
+
+/* up buffer -> upstream socket, then FIN when the client ended. */
+static bool
+write_upstream(struct relay *r)
+{
+	while (buf_len(&r->up) > 0) {
+		size_t len;
+		const uint8_t *p = buf_rptr(&r->up, &len);
+		ssize_t n = send(r->ufd, p, len, MSG_NOSIGNAL);
+
+		if (n > 0) {
+			buf_consume(&r->up, (size_t)n);
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			r->u_wblocked = true;
+			return true;
+		}
+		abort_conn(r, "upstream reset");
+		return false;
+	}
+	r->u_wblocked = false;
+	if (r->c_eof && !r->u_shut) {
+		shutdown(r->ufd, SHUT_WR);
+		r->u_shut = true;
+	}
+	return true;
+}
+
+/* Upstream socket -> down buffer. */
+static bool
+read_upstream(struct relay *r)
+{
+	while (!r->u_eof && buf_room(&r->down) > 0) {
+		size_t room;
+		uint8_t *p = buf_wptr(&r->down, &room);
+		ssize_t n;
+
+		if (p == NULL) {
+			abort_conn(r, "out of memory");
+			return false;
+		}
+		n = recv(r->ufd, p, room, 0);
+		if (n > 0) {
+			buf_commit(&r->down, (size_t)n);
+			r->bytes_down += (uint64_t)n;
+			touch(r);
+			/* Encrypt and send what we have before reading more. */
+			return true;
+		}
+		if (n == 0) {
+			r->u_eof = true;
+			return true;
+		}
+		if (errno == EAGAIN || errno == EINTR) {
+			return true;
+		}
+		abort_conn(r, "upstream reset");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * epoll reports EPOLLHUP and EPOLLERR even on an fd with no interest, and
+ * level-triggered they would fire forever on a half we are not reading:
+ * an fd with nothing to wait for leaves the epoll set until it has.
+ */
+static void
+set_mask(struct relay *r, int fd, unsigned int mask, ev_fd_cb *cb)
+{
+	if (mask == 0) {
+		ev_fd_del(r->x->ev, fd);
+	} else if (ev_fd_mask(r->x->ev, fd) == 0) {
+		ev_fd_del(r->x->ev, fd);
+		ev_fd_add(r->x->ev, fd, mask, cb, r);
+	} else {
+		ev_fd_mod(r->x->ev, fd, mask);
+	}
+}
+
+static void
+update_masks(struct relay *r)
+{
+	unsigned int cm = 0, um = 0;
+	bool reading = r->state == R_HANDSHAKE || r->state == R_REQUEST || r->state == R_RELAY ||
+		       r->state == R_DNS || r->state == R_RESOLVING || r->state == R_CONNECTING;
+
+	if (r->state == R_HANDSHAKE) {
+		cm = r->c_wblocked ? EV_WR : EV_RD;
+	} else {
+		if (reading && !r->c_eof && buf_room(&r->up) > 0) {
+			cm |= EV_RD;
+		}
+		if (r->c_wblocked) {
+			cm |= EV_WR;
+		}
+	}
+	if (r->state == R_CLOSING && !r->c_eof) {
+		/*
+		 * Wait for the client's goodbye (or reset) before closing:
+		 * closing with its bytes unread would send a RST that can
+		 * destroy our reply before the client reads it.
+		 */
+		cm |= EV_RD;
+	}
+	set_mask(r, r->cfd, cm, on_cfd);
+	if (r->ufd >= 0) {
+		if (r->state == R_CONNECTING) {
+			um = EV_WR;
+		} else {
+			if (!r->u_eof && buf_room(&r->down) > 0) {
+				um |= EV_RD;
+			}
+			if (r->u_wblocked) {
+				um |= EV_WR;
+			}
+		}
+		set_mask(r, r->ufd, um, on_ufd);
+	}
+}
+
+static void
+run(struct relay *r)
+{
+	bool again;
+
+	do {
+		size_t up0 = buf_len(&r->up), down0 = buf_len(&r->down);
+		bool ceof0 = r->c_eof, ueof0 = r->u_eof;
+
+		again = false;
+		if (r->state == R_HANDSHAKE) {
+			int n;
+
+			ERR_clear_error();
+			errno = 0;
+			n = SSL_do_handshake(r->ssl);
+			if (n == 1) {
+				r->state = R_REQUEST;
+				arm(r, r->x->cfg->request_timeout_ms);
+				again = true;
+				continue;
+			}
+			n = SSL_get_error(r->ssl, n) == SSL_ERROR_WANT_WRITE ? 1 :
+			    SSL_get_error(r->ssl, n) == SSL_ERROR_WANT_READ ? 0 : -1;
+			if (n < 0) {
+				abort_conn(r, "TLS handshake failed");
+				return;
+			}
+			r->c_wblocked = n == 1;
+			break;
+		}
+		if (r->state != R_CLOSING && !read_client(r)) {
+			return;
+		}
+		if (r->state == R_CLOSING && !r->c_eof) {
+			/* Drain and drop: the client may still be sending after a refusal. */
+			uint8_t sink[4096];
+			int n;
+
+			ERR_clear_error();
+			n = SSL_read(r->ssl, sink, sizeof(sink));
+			if (n <= 0) {
+				int e = SSL_get_error(r->ssl, n);
+
+				if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+					r->c_eof = true;
+				}
+			}
+		}
+		if (r->state == R_REQUEST) {
+			parse_request(r);
+			if (r->state == R_REQUEST && r->c_eof) {
+				abort_conn(r, "client ended before its request");
+				return;
+			}
+		}
+		if (r->state == R_DNS && !dns_flow(r)) {
+			return;
+		}
+		if (r->ufd >= 0 && r->state == R_RELAY) {
+			if (!write_upstream(r) || !read_upstream(r)) {
+				return;
+			}
+		}
+		if (!write_client(r)) {
+			return;
+		}
+		again = buf_len(&r->up) != up0 || buf_len(&r->down) != down0 ||
+			r->c_eof != ceof0 || r->u_eof != ueof0;
+	} while (again);
+
+	/* Done when both directions ended and everything was delivered. */
+	if ((r->state == R_RELAY && r->c_eof && r->u_eof && r->u_shut && r->c_shut &&
+	     buf_len(&r->up) == 0 && buf_len(&r->down) == 0) ||
+	    (r->state == R_CLOSING && r->c_shut && r->c_eof && buf_len(&r->down) == 0) ||
+	    (r->state == R_DNS && r->c_eof && r->c_shut && dns_idle(r) && buf_len(&r->down) == 0)) {
+		finish(r, false);
+		return;
+	}
+	update_masks(r);
+}
+
+static void
+on_cfd(struct ev *ev, int fd, unsigned int events, void *arg)
+{
+	run(arg);
+}
+
+static void
+on_ufd(struct ev *ev, int fd, unsigned int events, void *arg)
+{
+	struct relay *r = arg;
+
+	if (r->state == R_CONNECTING) {
+		int soerr = 0;
+		socklen_t sl = sizeof(soerr);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0) {
+			soerr = errno;
+		}
+		if (soerr == EINPROGRESS || (soerr == 0 && !(events & (EV_WR | EV_ERR)))) {
+			return;
+		}
+		if (soerr != 0) {
+			connect_failed(r, soerr);
+		} else {
+			connected(r);
+		}
+	}
+	run(r);
+}
+
+static void
+on_timer(struct ev *ev, void *arg)
+{
+	struct relay *r = arg;
+
+	switch (r->state) {
+	case R_HANDSHAKE:
+		abort_conn(r, "handshake timed out");
+		return;
+	case R_REQUEST:
+		abort_conn(r, "request timed out");
+		return;
+	case R_CONNECTING:
+		connect_failed(r, ETIMEDOUT);
+		run(r);
+		return;
+	case R_RELAY:
+	case R_DNS:
+		if (ev_now_ms(ev) < r->deadline_ms) {
+			arm(r, r->deadline_ms - ev_now_ms(ev));
+			return;
+		}
+		abort_conn(r, "idle timeout");
+		return;
+	case R_CLOSING:
+		abort_conn(r, "client did not take the reply in time");
+		return;
+	case R_RESOLVING:
+	case R_LOOKUP:
+	default:
+		/* c-ares bounds its own time; this is a backstop. */
+		abort_conn(r, "timed out");
+		return;
+	}
+}
+
+int
+relay_start(struct relay_ctx *x, int fd, const struct addr *peer, uint16_t peer_port)
+{
+	struct relay *r = calloc(1, sizeof(*r));
+	BIO *bio;
+	int one = 1;
+
+	if (r == NULL) {
+		close(fd);
+		return -ENOMEM;
+	}
+	r->x = x;
+	r->cfd = fd;
+	r->ufd = -1;
+	r->peer = *peer;
+	r->peer_port = peer_port;
+	r->state = R_HANDSHAKE;
+	clock_gettime(CLOCK_MONOTONIC, &r->t0);
+	buf_init(&r->up, x->cfg->buffer_size);
+	buf_init(&r->down, x->cfg->buffer_size);
+	ev_timer_init(&r->timer, on_timer, r);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	r->ssl = SSL_new(x->ssl_ctx);
+	bio = BIO_new_socket(fd, BIO_NOCLOSE);
+	if (r->ssl == NULL || bio == NULL) {
+		BIO_free(bio);
+		SSL_free(r->ssl);
+		close(fd);
+		free(r);
+		ERR_clear_error();
+		return -ENOMEM;
+	}
+	SSL_set_bio(r->ssl, bio, bio);
+	SSL_set_accept_state(r->ssl);
+	if (ev_fd_add(x->ev, fd, EV_RD, on_cfd, r) < 0) {
+		SSL_free(r->ssl);
+		close(fd);
+		free(r);
+		return -EMFILE;
+	}
+	arm(r, x->cfg->handshake_timeout_ms);
+	r->next = x->conns;
+	if (x->conns) {
+		x->conns->prev = r;
+	}
+	x->conns = r;
+	x->n_conns++;
+	x->n_total++;
+	return 0;
+}
+
+void
+relay_close_all(struct relay_ctx *x)
+{
+	while (x->conns) {
+		abort_conn(x->conns, "relay shutting down");
+	}
+}

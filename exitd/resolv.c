@@ -1,0 +1,413 @@
+// SPDX-License-Identifier: MIT
+/*
+ * c-ares on our event loop: see resolv.h. c-ares tells us which sockets
+ * to watch through sock_state_cb; we call ares_process_fd when one is
+ * ready and keep one timer at ares_timeout(). A struct resolv_query is a
+ * small heap object c-ares's callback finds through its arg; a cancelled
+ * query keeps its object until c-ares calls back, with cb cleared.
+ */
+#include "resolv.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ares.h>
+
+#include "log.h"
+
+struct resolv {
+	struct ev *ev;
+	ares_channel ch;
+	struct ev_timer timer;
+	struct ev_timer early_timer;
+	struct resolv_query *early;     /* answered before their start call returned */
+	bool dying;
+};
+
+enum qkind { Q_ADDRS, Q_NAME, Q_RAW };
+
+struct resolv_query {
+	struct resolv *r;
+	enum qkind kind;
+	union {
+		resolv_addrs_cb *addrs;
+		resolv_name_cb *name;
+		resolv_raw_cb *raw;
+	} cb;
+	void *arg;
+	bool cancelled;
+	bool starting;          /* inside the call that started it */
+	uint16_t id;            /* raw queries: the client's message ID */
+	/* The result, kept until delivered. */
+	enum resolv_status st;
+	struct addr addrs[RESOLV_MAX_ADDRS];
+	size_t n;
+	char *name;
+	uint8_t *msg;
+	size_t msg_len;
+	struct resolv_query *next;
+};
+
+static void rearm(struct resolv *r);
+static void deliver(struct resolv_query *q);
+static void on_early(struct ev *ev, void *arg);
+
+static void
+on_fd(struct ev *ev, int fd, unsigned int events, void *arg)
+{
+	struct resolv *r = arg;
+
+	ares_process_fd(r->ch, (events & (EV_RD | EV_ERR)) ? fd : ARES_SOCKET_BAD,
+			(events & EV_WR) ? fd : ARES_SOCKET_BAD);
+	rearm(r);
+}
+
+static void
+on_timer(struct ev *ev, void *arg)
+{
+	struct resolv *r = arg;
+
+	ares_process_fd(r->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+	rearm(r);
+}
+
+static void
+rearm(struct resolv *r)
+{
+	struct timeval tv, *tvp;
+
+	if (r->dying) {
+		return;
+	}
+	tvp = ares_timeout(r->ch, NULL, &tv);
+	if (tvp == NULL) {
+		ev_timer_del(r->ev, &r->timer);
+		return;
+	}
+	ev_timer_set(r->ev, &r->timer, (uint64_t)tvp->tv_sec * 1000 + (uint64_t)tvp->tv_usec / 1000 + 1);
+}
+
+static void
+sock_state(void *data, ares_socket_t fd, int readable, int writable)
+{
+	struct resolv *r = data;
+	unsigned int mask = (readable ? EV_RD : 0) | (writable ? EV_WR : 0);
+
+	if (mask == 0) {
+		ev_fd_del(r->ev, fd);
+	} else if (ev_fd_mask(r->ev, fd) == 0 && ev_fd_add(r->ev, fd, mask, on_fd, r) == 0) {
+		return;
+	} else {
+		ev_fd_mod(r->ev, fd, mask);
+	}
+}
+
+struct resolv *
+resolv_new(struct ev *ev, const struct addr *servers, const uint16_t *ports, size_t n, char *err,
+	   size_t errlen)
+{
+	struct ares_options opts;
+	struct resolv *r;
+	int st;
+
+	st = ares_library_init(ARES_LIB_INIT_ALL);
+	if (st != ARES_SUCCESS) {
+		snprintf(err, errlen, "c-ares: %s", ares_strerror(st));
+		return NULL;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	r->ev = ev;
+	ev_timer_init(&r->timer, on_timer, r);
+	ev_timer_init(&r->early_timer, on_early, r);
+	memset(&opts, 0, sizeof(opts));
+	opts.sock_state_cb = sock_state;
+	opts.sock_state_cb_data = r;
+	opts.timeout = 2000;
+	opts.tries = 2;
+	opts.lookups = (char *)(uintptr_t)"b";
+	st = ares_init_options(&r->ch, &opts,
+			       ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
+				       ARES_OPT_LOOKUPS);
+	if (st != ARES_SUCCESS) {
+		snprintf(err, errlen, "c-ares: %s", ares_strerror(st));
+		free(r);
+		return NULL;
+	}
+	if (n > 0) {
+		struct ares_addr_port_node *nodes = calloc(n, sizeof(*nodes));
+
+		if (nodes == NULL) {
+			snprintf(err, errlen, "out of memory");
+			resolv_free(r);
+			return NULL;
+		}
+		for (size_t i = 0; i < n; i++) {
+			nodes[i].next = i + 1 < n ? &nodes[i + 1] : NULL;
+			nodes[i].family = servers[i].family;
+			if (servers[i].family == AF_INET) {
+				memcpy(&nodes[i].addr.addr4, servers[i].a, 4);
+			} else {
+				memcpy(&nodes[i].addr.addr6, servers[i].a, 16);
+			}
+			nodes[i].udp_port = ports[i];
+			nodes[i].tcp_port = ports[i];
+		}
+		st = ares_set_servers_ports(r->ch, nodes);
+		free(nodes);
+		if (st != ARES_SUCCESS) {
+			snprintf(err, errlen, "c-ares: %s", ares_strerror(st));
+			resolv_free(r);
+			return NULL;
+		}
+	}
+	return r;
+}
+
+void
+resolv_free(struct resolv *r)
+{
+	if (r == NULL) {
+		return;
+	}
+	/* ares_destroy calls every pending callback with ARES_EDESTRUCTION. */
+	r->dying = true;
+	ev_timer_del(r->ev, &r->timer);
+	ev_timer_del(r->ev, &r->early_timer);
+	ares_destroy(r->ch);
+	for (struct resolv_query *q = r->early, *next; q; q = next) {
+		next = q->next;
+		q->cancelled = true;
+		deliver(q);
+	}
+	free(r);
+}
+
+static enum resolv_status
+status_of(int st)
+{
+	switch (st) {
+	case ARES_SUCCESS:
+		return RESOLV_OK;
+	case ARES_ENOTFOUND:
+	case ARES_ENODATA:
+	case ARES_ENONAME:
+	case ARES_EBADNAME:
+		return RESOLV_NOTFOUND;
+	case ARES_ETIMEOUT:
+		return RESOLV_TIMEOUT;
+	default:
+		return RESOLV_FAIL;
+	}
+}
+
+static struct resolv_query *
+query_new(struct resolv *r, enum qkind kind, void *arg)
+{
+	struct resolv_query *q = calloc(1, sizeof(*q));
+
+	if (q) {
+		q->r = r;
+		q->kind = kind;
+		q->arg = arg;
+		q->starting = true;
+	}
+	return q;
+}
+
+void
+resolv_cancel(struct resolv_query *q)
+{
+	if (q) {
+		q->cancelled = true;
+	}
+}
+
+static void
+deliver(struct resolv_query *q)
+{
+	if (!q->cancelled) {
+		switch (q->kind) {
+		case Q_ADDRS:
+			q->cb.addrs(q->arg, q->st, q->addrs, q->n);
+			break;
+		case Q_NAME:
+			q->cb.name(q->arg, q->st, q->name);
+			break;
+		case Q_RAW:
+			q->cb.raw(q->arg, q->st, q->msg, q->msg_len);
+			break;
+		default:
+			break;
+		}
+	}
+	free(q->name);
+	free(q->msg);
+	free(q);
+}
+
+/*
+ * c-ares may answer inside the call that starts a query (a malformed
+ * name, say). Callers are promised the callback never runs before that
+ * call returns, so such answers wait for a zero-length timer.
+ */
+static void
+finished(struct resolv_query *q, int status)
+{
+	if (status == ARES_EDESTRUCTION) {
+		q->cancelled = true;
+	}
+	if (q->starting && !q->cancelled) {
+		q->next = q->r->early;
+		q->r->early = q;
+		ev_timer_set(q->r->ev, &q->r->early_timer, 0);
+		return;
+	}
+	deliver(q);
+}
+
+static void
+on_early(struct ev *ev, void *arg)
+{
+	struct resolv *r = arg;
+	struct resolv_query *q = r->early;
+
+	r->early = NULL;
+	while (q) {
+		struct resolv_query *next = q->next;
+
+		deliver(q);
+		q = next;
+	}
+}
+
+static void
+started(struct resolv *r, struct resolv_query *q)
+{
+	q->starting = false;
+	rearm(r);
+}
+
+static void
+addrs_done(void *arg, int status, int timeouts, struct ares_addrinfo *res)
+{
+	struct resolv_query *q = arg;
+
+	if (status == ARES_SUCCESS && res) {
+		for (struct ares_addrinfo_node *ai = res->nodes; ai && q->n < RESOLV_MAX_ADDRS;
+		     ai = ai->ai_next) {
+			uint16_t port;
+
+			if (addr_from_sockaddr(ai->ai_addr, &q->addrs[q->n], &port) == 0) {
+				q->n++;
+			}
+		}
+	}
+	if (res) {
+		ares_freeaddrinfo(res);
+	}
+	q->st = status_of(status);
+	if (q->st == RESOLV_OK && q->n == 0) {
+		q->st = RESOLV_NOTFOUND;
+	}
+	finished(q, status);
+}
+
+struct resolv_query *
+resolv_addrs(struct resolv *r, const char *name, resolv_addrs_cb *cb, void *arg)
+{
+	struct ares_addrinfo_hints hints;
+	struct resolv_query *q = query_new(r, Q_ADDRS, arg);
+
+	if (q == NULL) {
+		return NULL;
+	}
+	q->cb.addrs = cb;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	ares_getaddrinfo(r->ch, name, NULL, &hints, addrs_done, q);
+	started(r, q);
+	return q;
+}
+
+static void
+name_done(void *arg, int status, int timeouts, struct hostent *he)
+{
+	struct resolv_query *q = arg;
+
+	q->st = status_of(status);
+	if (q->st == RESOLV_OK) {
+		if (he && he->h_name && he->h_name[0]) {
+			q->name = strdup(he->h_name);
+			if (q->name == NULL) {
+				q->st = RESOLV_FAIL;
+			}
+		} else {
+			q->st = RESOLV_NOTFOUND;
+		}
+	}
+	finished(q, status);
+}
+
+struct resolv_query *
+resolv_name(struct resolv *r, const struct addr *a, resolv_name_cb *cb, void *arg)
+{
+	struct resolv_query *q = query_new(r, Q_NAME, arg);
+
+	if (q == NULL) {
+		return NULL;
+	}
+	q->cb.name = cb;
+	ares_gethostbyaddr(r->ch, a->a, a->family == AF_INET ? 4 : 16, a->family, name_done, q);
+	started(r, q);
+	return q;
+}
+
+static void
+raw_done(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct resolv_query *q = arg;
+
+	/*
+	 * c-ares hands back the server's message for any rcode that came
+	 * with one (NXDOMAIN, SERVFAIL...): the client wants it as it is.
+	 */
+	if (abuf && alen >= 12 && (q->msg = malloc((size_t)alen)) != NULL) {
+		memcpy(q->msg, abuf, (size_t)alen);
+		q->msg[0] = (uint8_t)(q->id >> 8);
+		q->msg[1] = (uint8_t)q->id;
+		q->msg_len = (size_t)alen;
+		q->st = RESOLV_OK;
+	} else {
+		q->st = status_of(status) == RESOLV_OK ? RESOLV_FAIL : status_of(status);
+	}
+	finished(q, status);
+}
+
+struct resolv_query *
+resolv_raw(struct resolv *r, const uint8_t *msg, size_t len, resolv_raw_cb *cb, void *arg)
+{
+	struct resolv_query *q;
+
+	if (len < 12 || len > 65535 || (msg[2] & 0x80)) {
+		return NULL;
+	}
+	q = query_new(r, Q_RAW, arg);
+	if (q == NULL) {
+		return NULL;
+	}
+	q->cb.raw = cb;
+	q->id = (uint16_t)(msg[0] << 8 | msg[1]);
+	ares_send(r->ch, msg, (int)len, raw_done, q);
+	started(r, q);
+	return q;
+}
