@@ -479,10 +479,13 @@ start_relays() {
 		msg "exitd is not built ($EXITD missing): no relays started; run make for them"
 		return 0
 	fi
-	start_relay r1 "$R1_IP" "accept $R2_IP/32:$RELAY_PORT" "reject *:*" "resolve no"
-	start_relay r2 "$R2_IP" "accept $R3_IP/32:$RELAY_PORT" "reject *:*" "resolve no"
+	# r2 sees every circuit as coming from r1, r3 from r2: the per-source
+	# limits must let a whole test client through.
+	local limits=("max-per-source 8192" "rate-per-source 100000")
+	start_relay r1 "$R1_IP" "accept $R2_IP/32:$RELAY_PORT" "reject *:*" "resolve no" "${limits[@]}"
+	start_relay r2 "$R2_IP" "accept $R3_IP/32:$RELAY_PORT" "reject *:*" "resolve no" "${limits[@]}"
 	start_relay r3 "$R3_IP" "accept 203.0.113.0/24:80,443" "accept [2001:db8:ffff::]/48:80,443" \
-		"reject *:*"
+		"reject *:*" "${limits[@]}"
 	HAVE_EXITD=1
 	msg "exitd running in r1, r2, r3"
 }
