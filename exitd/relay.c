@@ -169,9 +169,7 @@ finish(struct relay *r, bool abortive)
 static void
 abort_conn(struct relay *r, const char *why)
 {
-	if (r->result == NULL) {
-		r->result = why;
-	}
+	r->result = why;
 	finish(r, true);
 }
 

@@ -25,9 +25,11 @@
 #   www.example.test   A 203.0.113.80, AAAA 2001:db8:ffff::80
 #   mail.example.test  A 203.0.113.25
 #   example.test       MX 10 mail.example.test, TXT "v=test"
+#   private.example.test A 10.1.2.3 (an exit must refuse to connect to it)
 #   other names in example.test: NXDOMAIN
 # and HTTP (nginx): / is a small page holding $WEB_MARKER, /big is a random
-# file of TOPO_BIG_MB MiB (default 256) whose SHA-256 is in $RUN/www/big.sha256.
+# file of TOPO_BIG_MB MiB (default 256) whose SHA-256 is in $RUN/www/big.sha256,
+# /slow is /big sent at 2 MB/s.
 #
 # When build/exitd exists, r1, r2 and r3 each run it: r1 may only connect to
 # r2:9001, r2 only to r3:9001, r3 (the exit) only to 203.0.113.0/24 and
@@ -364,6 +366,8 @@ start_dns() {
 	local=/example.test/
 	host-record=$WEB_NAME,$WEB_IP,$WEB_IP6
 	host-record=mail.example.test,$MAIL_IP
+	# A public-looking name with a private address: the exit must refuse it.
+	host-record=private.example.test,10.1.2.3
 	mx-host=example.test,mail.example.test,10
 	txt-record=example.test,"v=test"
 	EOF
@@ -433,6 +437,11 @@ start_web() {
 				server_name $WEB_NAME;
 				root $UP_RUN/www;
 				index index.html;
+				# /big at 2 MB/s: a transfer that lasts, for tests that break a relay mid-stream.
+				location = /slow {
+					limit_rate 2m;
+					try_files /big =404;
+				}
 			}
 		}
 		EOF

@@ -44,6 +44,8 @@ log_level_parse(const char *s, enum log_level *out)
 	return -EINVAL;
 }
 
+static void vlog(const char *fmt, va_list ap, const char *suffix) LOG_PRINTF(1, 0);
+
 static void
 vlog(const char *fmt, va_list ap, const char *suffix)
 {

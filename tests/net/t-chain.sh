@@ -1,0 +1,201 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# t-chain.sh: exitd and the circuit client, end to end, in namespaces.
+#
+#   client ──── r1 ──── r2 ──── r3 ──── inet
+#   chain     exitd   exitd   exitd    dnsmasq, nginx, half-close server
+#             relay   relay   exit
+#
+# The client runs build/chain (src/circuit.c, as tund will) through r1, r2
+# and r3. Checked: fetches by host name (a page, a large file by checksum,
+# IPv6), one and three hops, every reply code the exit must give, RESOLVE,
+# RESOLVE_PTR, a DNS stream (dig), a wrong pin, half-close, config check
+# errors, SIGTERM, garbage, a stalled TLS client, 1,000 circuits at once,
+# and a relay killed mid-transfer.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+CHAIN=${CHAIN:-$ROOT/build/chain}
+export TOPO_EXITD_EXTRA=${TOPO_EXITD_EXTRA:-"handshake-timeout 1s"}
+topo_up
+topo_need_exitd
+
+H3=(-r "$R1_ADDR,$R1_PIN" -r "$R2_ADDR,$R2_PIN" -r "$R3_ADDR,$R3_PIN")
+chain3() { n_client "$CHAIN" "${H3[@]}" "$@"; }
+BGPIDS=()
+cleanup_bg() {
+	local p
+	for p in "${BGPIDS[@]}"; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	BGPIDS=()
+}
+trap 'cleanup_bg; topo_down' EXIT
+
+# Expects chain to exit with a given status; prints its stderr on mismatch.
+t_status() {
+	local desc=$1 want=$2 rc=0 err
+	shift 2
+	err=$("$@" </dev/null 2>&1 >/dev/null) || rc=$?
+	if [ "$rc" = "$want" ]; then
+		t_ok "$desc"
+	else
+		t_fail "$desc" "exit $rc, wanted $want" "$err"
+	fi
+}
+
+# --- Fetches through the chain (curl -> chain -l -> r1 -> r2 -> r3 -> nginx)
+n_client "$CHAIN" "${H3[@]}" -l 127.0.0.1:8080 connect "$WEB_NAME" 80 2>"$RUN/chain-l.log" &
+BGPIDS+=($!)
+wait_port "$NS_CLIENT" 127.0.0.1 8080
+page=$(n_client curl -fsS --max-time 10 --connect-to "$WEB_NAME:80:127.0.0.1:8080" "http://$WEB_NAME/" 2>&1 || true)
+case $page in
+*"$WEB_MARKER"*) t_ok "3 hops: the page, by host name" ;;
+*) t_fail "3 hops: the page, by host name" "$page" ;;
+esac
+sum=$(n_client curl -fsS --max-time 60 --connect-to "$WEB_NAME:80:127.0.0.1:8080" "http://$WEB_NAME/big" | sha256sum | cut -d' ' -f1)
+t_eq "3 hops: /big ($BIG_MB MiB) arrives with the right SHA-256" "$BIG_SHA256" "$sum"
+
+req=$'GET / HTTP/1.0\r\nHost: www.example.test\r\n\r\n'
+out=$(printf '%s' "$req" | n_client "$CHAIN" -r "$R3_ADDR,$R3_PIN" connect "$WEB_NAME" 80 2>&1 || true)
+case $out in *"$WEB_MARKER"*) t_ok "1 hop (the exit alone): the page" ;; *) t_fail "1 hop: the page" "$out" ;; esac
+out=$(printf '%s' "$req" | chain3 connect "$WEB_IP6" 80 2>&1 || true)
+case $out in *"$WEB_MARKER"*) t_ok "3 hops: the page at an IPv6 literal" ;; *) t_fail "3 hops: IPv6 literal" "$out" ;; esac
+out=$(printf '%s' "$req" | chain3 connect "$WEB_IP" 80 2>&1 || true)
+case $out in *"$WEB_MARKER"*) t_ok "3 hops: the page at an IPv4 literal" ;; *) t_fail "3 hops: IPv4 literal" "$out" ;; esac
+
+# --- Reply codes: chain exits 10 + the exit's code
+t_status "port outside the policy: 0x02" 12 chain3 connect "$WEB_NAME" 22
+t_status "private address 10.0.0.1: 0x02" 12 chain3 connect 10.0.0.1 80
+t_status "loopback 127.0.0.1: 0x02" 12 chain3 connect 127.0.0.1 80
+t_status "the exit's own address: 0x02" 12 chain3 connect "${R3_ADDR%:*}" 80
+t_status "a name with a private address (no DNS rebinding): 0x02" 12 chain3 connect private.example.test 80
+t_status "unknown name: 0x04" 14 chain3 connect nx.example.test 80
+t_status "closed port: 0x05" 15 chain3 connect "$DNS_IP" 80
+t_status "a middle relay refuses the open internet: 0x02" 12 \
+	n_client "$CHAIN" -r "$R1_ADDR,$R1_PIN" connect "$WEB_IP" 80
+
+# --- RESOLVE, RESOLVE_PTR and a DNS stream
+got=$(chain3 resolve "$WEB_NAME" 2>&1 || true)
+case $got in
+"$WEB_IP" | "$WEB_IP6") t_ok "RESOLVE gives the name's address ($got)" ;;
+*) t_fail "RESOLVE gives the name's address" "$got" ;;
+esac
+t_eq "RESOLVE_PTR gives the address's name" "$WEB_NAME" "$(chain3 resolve-ptr "$WEB_IP" 2>&1 || true)"
+t_status "RESOLVE of an unknown name: 0x04" 14 chain3 resolve nx.example.test
+t_status "RESOLVE at a middle relay (resolve no): 0x02" 12 n_client "$CHAIN" -r "$R1_ADDR,$R1_PIN" resolve "$WEB_NAME"
+n_client "$CHAIN" "${H3[@]}" -l 127.0.0.1:5353 dns 2>"$RUN/chain-dns.log" &
+BGPIDS+=($!)
+wait_port "$NS_CLIENT" 127.0.0.1 5353
+t_eq "DNS stream: MX of the test zone (dig +tcp)" "10 mail.example.test." \
+	"$(n_client dig +tcp +short +time=5 -p 5353 @127.0.0.1 example.test MX 2>&1)"
+t_eq "DNS stream: TXT of the test zone" '"v=test"' \
+	"$(n_client dig +tcp +short +time=5 -p 5353 @127.0.0.1 example.test TXT 2>&1)"
+st=$(n_client dig +tcp +time=5 -p 5353 @127.0.0.1 nx.example.test A 2>&1 | grep -o 'status: [A-Z]*' || true)
+t_eq "DNS stream: NXDOMAIN passes through" "status: NXDOMAIN" "$st"
+
+# --- Pins
+err=$(n_client "$CHAIN" -r "$R1_ADDR,$R1_PIN" -r "$R2_ADDR,$R3_PIN" -r "$R3_ADDR,$R3_PIN" \
+	connect "$WEB_NAME" 80 </dev/null 2>&1 >/dev/null) && rc=0 || rc=$?
+case "$rc:$err" in
+3:*"hop 2"*"pin mismatch"*) t_ok "a wrong pin for r2 fails the circuit, naming hop 2" ;;
+*) t_fail "a wrong pin for r2 fails the circuit, naming hop 2" "exit $rc" "$err" ;;
+esac
+
+# --- Half-close: the server answers only after our FIN; all of it must arrive
+HC_BYTES=3000000
+n_inet python3 "$ROOT/tests/net/halfclose-server.py" "$WEB_IP" 443 "$HC_BYTES" &
+BGPIDS+=($!)
+wait_port "$NS_INET" "$WEB_IP" 443
+got=$(head -c 1000 /dev/zero | chain3 connect "$WEB_IP" 443 | wc -c)
+t_eq "after the client half-closes, the whole response arrives" "$HC_BYTES" "$got"
+
+# --- Configuration check
+bad=$RUN/bad.conf
+printf 'listen 192.0.2.2:9001\nmax-connections many\nfrobnicate 1\n' >"$bad"
+err=$("$EXITD" -c "$bad" -t 2>&1) && rc=0 || rc=$?
+case "$rc:$err" in
+1:*"$bad:2:"*"$bad:3:"*) t_ok "exitd -t names file and line of each error" ;;
+*) t_fail "exitd -t names file and line of each error" "exit $rc" "$err" ;;
+esac
+t_eq "exitd -t accepts r3's configuration" "configuration OK" "$(n_r3 "$EXITD" -c "$RUN/r3.conf" -t 2>&1)"
+
+# --- SIGTERM: a second exitd in r3, on another port, is our child
+sed "s/^listen .*/listen ${R3_ADDR%:*}:9009/" "$RUN/r3.conf" >"$RUN/r3b.conf"
+# ip netns exec execs exitd: $! is exitd itself.
+ip netns exec "$NS_R3" "$EXITD" -c "$RUN/r3b.conf" 2>"$RUN/r3b.log" &
+tp=$!
+wait_port "$NS_R3" "${R3_ADDR%:*}" 9009
+kill -TERM "$tp"
+rc=0
+wait "$tp" || rc=$?
+t_eq "SIGTERM: exitd stops and exits 0" 0 "$rc"
+
+# --- Garbage and a stalled TLS client do not hurt r1
+n_client bash -c "head -c 4096 /dev/urandom >/dev/tcp/${R1_ADDR%:*}/${R1_ADDR#*:}" 2>/dev/null || true
+n_client bash -c "exec 3<>/dev/tcp/${R1_ADDR%:*}/${R1_ADDR#*:}; printf '\x16\x03\x01\x00' >&3; sleep 3" &
+stall=$!
+sleep 0.2
+n1=$(n_r1 ss -Htn state established "( sport = :${R1_ADDR#*:} )" | wc -l)
+sleep 1.5
+n2=$(n_r1 ss -Htn state established "( sport = :${R1_ADDR#*:} )" | wc -l)
+wait "$stall" 2>/dev/null || true
+if [ "$n1" -ge 1 ] && [ "$n2" -eq 0 ]; then
+	t_ok "a stalled TLS client is cut by the handshake timeout"
+else
+	t_fail "a stalled TLS client is cut by the handshake timeout" "connections at 0.2 s: $n1, at 1.7 s: $n2"
+fi
+out=$(printf '%s' "$req" | chain3 connect "$WEB_NAME" 80 2>&1 || true)
+case $out in *"$WEB_MARKER"*) t_ok "after garbage and a stalled client, r1 still serves" ;; *) t_fail "r1 still serves" "$out" ;; esac
+
+# --- 1,000 circuits at once
+fifo=$RUN/hold.fifo
+mkfifo "$fifo"
+n_client "$CHAIN" -t 30000 "${H3[@]}" hold 1000 "$WEB_NAME" 80 <"$fifo" >"$RUN/hold.out" 2>"$RUN/hold.err" &
+hp=$!
+exec 7>"$fifo"
+for _ in $(seq 1 300); do
+	[ -s "$RUN/hold.out" ] && break
+	sleep 0.1
+done
+t_eq "1,000 concurrent circuits through 3 relays" "open=1000 failed=0" "$(cat "$RUN/hold.out")"
+for r in 1 2 3; do
+	pidv=R${r}_PID
+	echo "# r$r resident memory with 1,000 circuits open: $(rss_kb "${!pidv}") KiB"
+done
+out=$(printf '%s' "$req" | chain3 connect "$WEB_NAME" 80 2>&1 || true)
+case $out in *"$WEB_MARKER"*) t_ok "with 1,000 circuits open, a new stream still works" ;; *) t_fail "a new stream with 1,000 open" "$out" ;; esac
+exec 7>&-
+wait "$hp" || true
+
+# --- A relay dies mid-transfer: the client sees the end within 2 s
+slow_req=$'GET /slow HTTP/1.0\r\nHost: www.example.test\r\n\r\n'
+ip netns exec "$NS_CLIENT" "$CHAIN" -n "${H3[@]}" connect "$WEB_NAME" 80 \
+	< <(printf '%s' "$slow_req"; sleep 30) >/dev/null 2>"$RUN/kill.err" &
+kp=$!
+sleep 1
+t0=$(date +%s%N)
+kill -KILL "$R2_PID"
+rc=0
+for _ in $(seq 1 50); do
+	kill -0 "$kp" 2>/dev/null || break
+	sleep 0.1
+done
+if kill -0 "$kp" 2>/dev/null; then
+	t_fail "killing r2 mid-transfer ends the client's stream within 2 s" "still running after 5 s"
+	kill "$kp" 2>/dev/null || true
+else
+	wait "$kp" || rc=$?
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	if [ "$rc" -ne 0 ] && [ "$ms" -le 2000 ]; then
+		t_ok "killing r2 mid-transfer ends the client's stream within 2 s ($ms ms, exit $rc)"
+	else
+		t_fail "killing r2 mid-transfer ends the client's stream within 2 s" "$ms ms, exit $rc" "$(cat "$RUN/kill.err")"
+	fi
+fi
+
+cleanup_bg
+t_summary
