@@ -4,7 +4,11 @@
  * circuits with src/circuit.c, exactly as tund will, and carries one
  * request over each.
  *
- *   chain [-v] [-s] [-t MS] -r ADDR:PORT,PIN [-r ...] COMMAND
+ *   chain [-v] [-s] [-n] [-t MS] -r ADDR:PORT,PIN [-r ...] COMMAND
+ *     -v verbose, -s print bytes and rate at the end, -n never half-close
+ *     (keep our direction open when stdin ends: some servers, nginx among
+ *     them, abort a response when the client half-closes), -t build and
+ *     reply timeout
  *     connect HOST PORT      stdin -> stream -> stdout (half-close on stdin EOF)
  *     -l ADDR:PORT connect HOST PORT
  *                            listen; each accepted connection gets its own circuit
@@ -29,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,14 +53,14 @@ static SSL_CTX *ctx;
 static struct circuit_hop hops[CIRCUIT_MAX_HOPS];
 static size_t n_hops;
 static uint64_t timeout_ms = 10000;
-static bool verbose, stats;
+static bool verbose, stats, no_halfclose;
 static int exit_code;
 static struct socks5_req request;
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: chain [-v] [-s] [-t MS] -r ADDR:PORT,PIN [-r ...] [-l ADDR:PORT] COMMAND ARGS\n"
+	fprintf(stderr, "usage: chain [-v] [-s] [-n] [-t MS] -r ADDR:PORT,PIN [-r ...] [-l ADDR:PORT] COMMAND ARGS\n"
 			"commands: connect HOST PORT | dns | resolve HOST | resolve-ptr ADDR |\n"
 			"          hold N HOST PORT | build N\n");
 	exit(2);
@@ -215,7 +220,7 @@ bridge_pump(struct bridge *b)
 				return;
 			}
 		}
-		if (b->in_eof && b->tx_len == 0 && !b->shut_sent) {
+		if (b->in_eof && b->tx_len == 0 && !b->shut_sent && !no_halfclose) {
 			int r = circuit_shutdown(b->c);
 
 			if (r == 0) {
@@ -268,7 +273,7 @@ bridge_pump(struct bridge *b)
 	}
 	circuit_set_reading(b->c, b->rx_len == 0);
 	/* Finished when the exit ended its side and we delivered it all. */
-	if (circuit_peer_eof(b->c) && b->rx_len == 0 && (b->shut_sent || !b->sock)) {
+	if (circuit_peer_eof(b->c) && b->rx_len == 0 && (b->shut_sent || !b->sock || no_halfclose)) {
 		bridge_end(b, 0);
 		return;
 	}
@@ -579,6 +584,17 @@ add_hop(const char *spec)
 	n_hops++;
 }
 
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536) {
+		rl.rlim_cur = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 static unsigned long
 count_arg(const char *s)
 {
@@ -599,7 +615,7 @@ main(int argc, char **argv)
 	int ch;
 
 	log_init("chain", LOG_LVL_WARN);
-	while ((ch = getopt(argc, argv, "r:l:t:vs")) != -1) {
+	while ((ch = getopt(argc, argv, "r:l:t:vsn")) != -1) {
 		switch (ch) {
 		case 'r':
 			add_hop(optarg);
@@ -616,6 +632,9 @@ main(int argc, char **argv)
 		case 's':
 			stats = true;
 			break;
+		case 'n':
+			no_halfclose = true;
+			break;
 		default:
 			usage();
 		}
@@ -625,6 +644,7 @@ main(int argc, char **argv)
 	}
 	cmd = argv[optind++];
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
 	ev = ev_new(65536);
 	ctx = tls_client_ctx_new(err, sizeof(err));
 	if (ev == NULL || ctx == NULL) {
