@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests for the small shared pieces: buf.c (bounded queues), ev.c
+ * (the timer heap and stale fd events), cur.h (cursors), and exitd's
+ * per-source limits (limit.c).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "buf.h"
+#include "cur.h"
+#include "ev.h"
+#include "../../exitd/limit.h"
+
+static void
+test_buf_bounds(void **state)
+{
+	struct buf b;
+	uint8_t data[100], out[100];
+	size_t room, len;
+	const uint8_t *p;
+
+	for (size_t i = 0; i < sizeof(data); i++) {
+		data[i] = (uint8_t)i;
+	}
+	buf_init(&b, 64);
+	assert_null(b.data);                    /* nothing allocated while empty */
+	assert_int_equal(buf_put(&b, data, 65), -ENOBUFS);
+	assert_int_equal(buf_put(&b, data, 40), 0);
+	assert_int_equal(buf_room(&b), 24);
+	assert_int_equal(buf_put(&b, data, 25), -ENOBUFS);
+	buf_consume(&b, 30);
+	assert_int_equal(buf_len(&b), 10);
+	/* Room at the front is reused: 40 more fit after compaction. */
+	assert_int_equal(buf_put(&b, data + 40, 54), 0);
+	assert_int_equal(buf_len(&b), 64);
+	assert_null(buf_wptr(&b, &room));
+	assert_int_equal(room, 0);
+	p = buf_rptr(&b, &len);
+	assert_int_equal(len, 64);
+	memcpy(out, p, len);
+	assert_memory_equal(out, data + 30, 10);
+	assert_memory_equal(out + 10, data + 40, 54);
+	buf_consume(&b, 64);
+	assert_null(b.data);                    /* released when drained */
+	assert_null(buf_rptr(&b, &len));
+	buf_fini(&b);
+}
+
+static void
+test_cur(void **state)
+{
+	static const uint8_t bytes[] = { 1, 2, 3, 4, 5, 6, 7 };
+	struct cur c;
+	uint8_t u8;
+	uint16_t u16;
+	uint32_t u32;
+	uint8_t wb[3];
+	struct wcur w;
+
+	cur_init(&c, bytes, sizeof(bytes));
+	assert_true(cur_get_u8(&c, &u8));
+	assert_int_equal(u8, 1);
+	assert_true(cur_get_u16(&c, &u16));
+	assert_int_equal(u16, 0x0203);
+	assert_true(cur_get_u32(&c, &u32));
+	assert_int_equal(u32, 0x04050607);
+	assert_false(cur_get_u8(&c, &u8));      /* empty: fails, does not move */
+	cur_init(&c, bytes, 3);
+	assert_false(cur_get_u32(&c, &u32));
+	assert_int_equal(cur_left(&c), 3);
+	assert_false(cur_skip(&c, 4));
+	assert_int_equal(cur_left(&c), 3);
+
+	wcur_init(&w, wb, sizeof(wb));
+	assert_true(wcur_put_u16(&w, 0xabcd));
+	assert_false(wcur_put_u16(&w, 1));      /* one byte left: nothing written */
+	assert_int_equal(w.len, 2);
+	assert_true(wcur_put_u8(&w, 7));
+	assert_false(wcur_put_u8(&w, 8));
+}
+
+static int fired[8];
+static int n_fired;
+
+static void
+on_t(struct ev *ev, void *arg)
+{
+	fired[n_fired++] = (int)(intptr_t)arg;
+}
+
+static void
+test_ev_timers(void **state)
+{
+	struct ev *ev = ev_new(64);
+	struct ev_timer t[5];
+
+	assert_non_null(ev);
+	for (int i = 0; i < 5; i++) {
+		ev_timer_init(&t[i], on_t, (void *)(intptr_t)i);
+	}
+	ev_timer_set(ev, &t[0], 30);
+	ev_timer_set(ev, &t[1], 10);
+	ev_timer_set(ev, &t[2], 20);
+	ev_timer_set(ev, &t[3], 5);
+	ev_timer_set(ev, &t[4], 15);
+	ev_timer_del(ev, &t[4]);                /* deleted: never fires */
+	ev_timer_set(ev, &t[3], 25);            /* re-armed: moves */
+	assert_false(ev_timer_armed(&t[4]));
+	n_fired = 0;
+	while (n_fired < 4) {
+		assert_int_equal(ev_run_once(ev, 100), 0);
+	}
+	assert_int_equal(fired[0], 1);
+	assert_int_equal(fired[1], 2);
+	assert_int_equal(fired[2], 3);
+	assert_int_equal(fired[3], 0);
+	for (int i = 0; i < 5; i++) {
+		assert_false(ev_timer_armed(&t[i]));
+	}
+	ev_free(ev);
+}
+
+static int stale_calls;
+
+static void
+on_fd(struct ev *ev, int fd, unsigned int events, void *arg)
+{
+	int *other = arg;
+
+	stale_calls++;
+	/* The first callback closes the other fd: its event must not fire. */
+	if (*other >= 0) {
+		ev_fd_del(ev, *other);
+		*other = -1;
+	}
+}
+
+static void
+test_ev_stale(void **state)
+{
+	struct ev *ev = ev_new(1024);
+	int a[2], b[2];
+	int fa, fb;
+
+	assert_int_equal(pipe(a), 0);
+	assert_int_equal(pipe(b), 0);
+	fa = b[0];
+	fb = a[0];
+	assert_int_equal(ev_fd_add(ev, a[0], EV_RD, on_fd, &fa), 0);
+	assert_int_equal(ev_fd_add(ev, b[0], EV_RD, on_fd, &fb), 0);
+	assert_int_equal(ev_fd_add(ev, a[0], EV_RD, on_fd, &fa), -EINVAL);
+	assert_int_equal(write(a[1], "x", 1), 1);
+	assert_int_equal(write(b[1], "x", 1), 1);
+	stale_calls = 0;
+	assert_int_equal(ev_run_once(ev, 100), 0);
+	assert_int_equal(stale_calls, 1);
+	assert_int_equal(ev_fd_add(ev, -1, EV_RD, on_fd, NULL), -EINVAL);
+	assert_int_equal(ev_fd_add(ev, 5000, EV_RD, on_fd, NULL), -EINVAL);
+	ev_fd_del(ev, 999);                     /* not added: harmless */
+	close(a[0]);
+	close(a[1]);
+	close(b[0]);
+	close(b[1]);
+	ev_free(ev);
+}
+
+static void
+test_limits(void **state)
+{
+	struct limits *l = limits_new(2, 3, 2);
+	struct addr a, b, c;
+
+	assert_non_null(l);
+	assert_int_equal(addr_parse("192.0.2.1", &a), 0);
+	assert_int_equal(addr_parse("2001:db8::1", &b), 0);
+	assert_int_equal(addr_parse("192.0.2.9", &c), 0);
+	assert_int_equal(limits_take(l, &a, 1000), 0);
+	assert_int_equal(limits_take(l, &a, 1000), 0);
+	assert_int_equal(limits_take(l, &a, 1000), -EMFILE);    /* 2 open at most */
+	limits_put(l, &a);
+	assert_int_equal(limits_take(l, &a, 1000), 0);
+	limits_put(l, &a);
+	assert_int_equal(limits_take(l, &a, 1000), -EAGAIN);    /* 3 a second at most */
+	assert_int_equal(limits_take(l, &a, 2000), 0);          /* a new second */
+	assert_int_equal(limits_take(l, &b, 2000), 0);          /* another source */
+	assert_int_equal(limits_take(l, &c, 2000), -ENOSPC);    /* table of 2 is full */
+	limits_put(l, &b);
+	limits_sweep(l, 5000);                                  /* b: idle, swept */
+	assert_int_equal(limits_entries(l), 1);
+	assert_int_equal(limits_take(l, &c, 5000), 0);
+	limits_put(l, &c);
+	limits_put(l, &c);                                      /* extra put: harmless */
+	limits_free(l);
+	limits_free(NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_buf_bounds),
+		cmocka_unit_test(test_cur),
+		cmocka_unit_test(test_ev_timers),
+		cmocka_unit_test(test_ev_stale),
+		cmocka_unit_test(test_limits),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
