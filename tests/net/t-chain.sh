@@ -47,6 +47,15 @@ t_status() {
 	fi
 }
 
+# Everything the client sends or receives on its only link is recorded:
+# at the end, nothing may have crossed it but TCP with a relay's port, and
+# no name of the test zone in clear.
+link=$(ip -n "$NS_CLIENT" -o link show | awk -F': ' '$2 != "lo" { sub(/@.*/, "", $2); print $2; exit }')
+ip netns exec "$NS_CLIENT" tcpdump -i "$link" -n -U -s 0 -w "$RUN/client.pcap" 2>"$RUN/tcpdump.log" &
+CAP=$!
+BGPIDS+=($CAP)
+for _ in $(seq 1 50); do grep -q listening "$RUN/tcpdump.log" 2>/dev/null && break; sleep 0.1; done
+
 # --- Fetches through the chain (curl -> chain -l -> r1 -> r2 -> r3 -> nginx)
 n_client "$CHAIN" "${H3[@]}" -l 127.0.0.1:8080 connect "$WEB_NAME" 80 2>"$RUN/chain-l.log" &
 BGPIDS+=($!)
@@ -195,6 +204,20 @@ else
 	else
 		t_fail "killing r2 mid-transfer ends the client's stream within 2 s" "$ms ms, exit $rc" "$(cat "$RUN/kill.err")"
 	fi
+fi
+
+# --- The capture of the client's link
+kill -INT "$CAP" 2>/dev/null || true
+wait "$CAP" 2>/dev/null || true
+total=$(tcpdump -r "$RUN/client.pcap" -n 2>/dev/null | wc -l)
+other=$(tcpdump -r "$RUN/client.pcap" -n "not (tcp and port ${R1_ADDR#*:}) and not arp and not icmp6" 2>/dev/null | wc -l)
+udp53=$(tcpdump -r "$RUN/client.pcap" -n "port 53" 2>/dev/null | wc -l)
+names=$(tcpdump -r "$RUN/client.pcap" -n -A 2>/dev/null | grep -c 'example\.test\|example.test' || true)
+if [ "$total" -gt 1000 ] && [ "$other" -eq 0 ] && [ "$udp53" -eq 0 ] && [ "$names" -eq 0 ]; then
+	t_ok "capture: $total packets on the client's link, all TCP with relays, no DNS, no name in clear"
+else
+	t_fail "capture: only relay TCP on the client's link" \
+		"$total packets, $other not relay TCP, $udp53 DNS, $names with a name in clear"
 fi
 
 cleanup_bg
