@@ -7,6 +7,7 @@
 #   make asan       unit tests under AddressSanitizer and UBSan (build/san/)
 #   make fuzz       libFuzzer targets (clang), each run briefly on its corpus
 #   make deps       install the Debian packages needed (does nothing if present)
+#   make demo       the tunnel in namespaces, a page fetched by name through 3 relays
 #   make bench      netns-scripts/bench-chain.sh
 # WERROR=1 turns warnings into errors (CI sets it). V=1 shows commands.
 
@@ -103,15 +104,8 @@ fuzz: $(FUZZ_NAMES:%=$(FUZZ_B)/fuzz_%)
 		grep -h '^#.*DONE' $(FUZZ_B)/work/$$n.log | tail -n 1; \
 	done
 
-DEB_PKGS := build-essential pkg-config clang libssl-dev libc-ares-dev libnl-3-dev \
-            libnl-route-3-dev libpcap-dev libcmocka-dev libclang-rt-14-dev iproute2 curl \
-            dnsutils dnsmasq-base nginx-light iperf3 tcpdump procps
 deps:
-	@missing=$$(for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "installing:" $$missing; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	fi
+	@netns-scripts/deps.sh
 
 demo: all
 	@netns-scripts/demo.sh
@@ -126,3 +120,4 @@ clean:
 
 .PHONY: all unit asan netns-test test fuzz deps demo bench clean
 .DELETE_ON_ERROR:
+.SECONDARY:
