@@ -69,9 +69,7 @@ $(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(LIB_OBJS)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
 unit: $(UNIT_BINS)
-	@pass=0; fail=0; for t in $(UNIT_BINS); do \
-		if $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; \
-	done; echo "unit: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
+	@tests/unit/run.sh $(UNIT_BINS)
 
 asan:
 	$(MAKE) SAN=1 unit
