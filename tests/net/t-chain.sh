@@ -132,12 +132,32 @@ case "$rc:$err" in
 esac
 t_eq "exitd -t accepts r3's configuration" "configuration OK" "$(n_r3 "$EXITD" -c "$RUN/r3.conf" -t 2>&1)"
 
-# --- SIGTERM: a second exitd in r3, on another port, is our child
-sed "s/^listen .*/listen ${R3_ADDR%:*}:9009/" "$RUN/r3.conf" >"$RUN/r3b.conf"
+# --- A second exitd in r3, our child: IPv6, per-source limits, SIGTERM
+R3_IP6=2001:db8:0:3::2
+{
+	grep -v '^listen\|^max-per-source' "$RUN/r3.conf"
+	echo "listen [$R3_IP6]:9009"
+	echo "max-per-source 2"
+} >"$RUN/r3b.conf"
 # ip netns exec execs exitd: $! is exitd itself.
 ip netns exec "$NS_R3" "$EXITD" -c "$RUN/r3b.conf" 2>"$RUN/r3b.log" &
 tp=$!
-wait_port "$NS_R3" "${R3_ADDR%:*}" 9009
+wait_port "$NS_R3" "$R3_IP6" 9009
+R3B=(-r "[$R3_IP6]:9009,$R3_PIN")
+out=$(printf '%s' "$req" | n_client "$CHAIN" "${R3B[@]}" connect "$WEB_NAME" 80 2>&1 || true)
+case $out in *"$WEB_MARKER"*) t_ok "a relay on IPv6 carries a stream" ;; *) t_fail "a relay on IPv6" "$out" ;; esac
+fifo=$RUN/limit.fifo
+mkfifo "$fifo"
+n_client "$CHAIN" "${R3B[@]}" hold 3 "$WEB_NAME" 80 <"$fifo" >"$RUN/limit.out" 2>/dev/null &
+lp=$!
+exec 8>"$fifo"
+for _ in $(seq 1 100); do [ -s "$RUN/limit.out" ] && break; sleep 0.1; done
+t_eq "max-per-source 2: a third connection is refused, two stay" "open=2 failed=1" "$(cat "$RUN/limit.out")"
+exec 8>&-
+wait "$lp" || true
+sleep 0.2
+out=$(printf '%s' "$req" | n_client "$CHAIN" "${R3B[@]}" connect "$WEB_NAME" 80 2>&1 || true)
+case $out in *"$WEB_MARKER"*) t_ok "after the limit was hit, the relay serves again" ;; *) t_fail "serves again after the limit" "$out" ;; esac
 kill -TERM "$tp"
 rc=0
 wait "$tp" || rc=$?
@@ -206,11 +226,20 @@ else
 	fi
 fi
 
+# --- One log line per connection, without client addresses by default
+lines=$(grep -c 'bytes up, .* bytes down, .* s$' "$RUN/r1.log" || true)
+leaks=$(grep -c "$CLIENT_IP" "$RUN/r1.log" || true)
+if [ "$lines" -gt 1000 ] && [ "$leaks" -eq 0 ]; then
+	t_ok "r1 logs one line per connection ($lines), never the client's address"
+else
+	t_fail "r1 logs one line per connection, never the client's address" "$lines lines, $leaks with $CLIENT_IP"
+fi
+
 # --- The capture of the client's link
 kill -INT "$CAP" 2>/dev/null || true
 wait "$CAP" 2>/dev/null || true
 total=$(tcpdump -r "$RUN/client.pcap" -n 2>/dev/null | wc -l)
-other=$(tcpdump -r "$RUN/client.pcap" -n "not (tcp and port ${R1_ADDR#*:}) and not arp and not icmp6" 2>/dev/null | wc -l)
+other=$(tcpdump -r "$RUN/client.pcap" -n "not (tcp and (port ${R1_ADDR#*:} or port 9009)) and not arp and not icmp6" 2>/dev/null | wc -l)
 udp53=$(tcpdump -r "$RUN/client.pcap" -n "port 53" 2>/dev/null | wc -l)
 names=$(tcpdump -r "$RUN/client.pcap" -n -A 2>/dev/null | grep -c 'example\.test\|example.test' || true)
 if [ "$total" -gt 1000 ] && [ "$other" -eq 0 ] && [ "$udp53" -eq 0 ] && [ "$names" -eq 0 ]; then
