@@ -236,8 +236,8 @@ ev_timer_del(struct ev *ev, struct ev_timer *t)
 int
 ev_timer_set(struct ev *ev, struct ev_timer *t, uint64_t ms)
 {
-	ev_timer_del(ev, t);
-	if (ev->heap_len == ev->heap_cap) {
+	/* Grow first: a failure must leave an armed timer armed. */
+	if (t->idx == SIZE_MAX && ev->heap_len == ev->heap_cap) {
 		size_t ncap = ev->heap_cap ? ev->heap_cap * 2 : 64;
 		struct ev_timer **n = realloc(ev->heap, ncap * sizeof(*n));
 
@@ -247,6 +247,7 @@ ev_timer_set(struct ev *ev, struct ev_timer *t, uint64_t ms)
 		ev->heap = n;
 		ev->heap_cap = ncap;
 	}
+	ev_timer_del(ev, t);
 	t->when_ms = ev->now_ms + ms;
 	heap_place(ev, ev->heap_len++, t);
 	heap_up(ev, t->idx);

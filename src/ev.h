@@ -41,7 +41,12 @@ void ev_free(struct ev *ev);
 
 /* 0, -EINVAL for an fd out of range or already added, or -errno from epoll. */
 int ev_fd_add(struct ev *ev, int fd, unsigned int mask, ev_fd_cb *cb, void *arg);
-/* Changes the interest mask (EV_RD|EV_WR, or 0 for none). 0 or -errno. */
+/*
+ * Changes the interest mask (EV_RD|EV_WR, or 0 for none). 0 or -errno.
+ * Even with mask 0 the callback gets EV_ERR when the socket fails or
+ * hangs up (epoll always reports those): an owner that cannot act on it
+ * must ev_fd_del() the fd, or it will be called on every iteration.
+ */
 int ev_fd_mod(struct ev *ev, int fd, unsigned int mask);
 unsigned int ev_fd_mask(const struct ev *ev, int fd);
 /* Forgets fd (before the caller closes it). Safe on an fd not added. */
