@@ -173,6 +173,10 @@ layer_read_socks(struct layer *l, BIO *b, SSL *outer)
 				BIO_set_retry_read(b);
 				return -1;
 			}
+			if (e == SSL_ERROR_WANT_WRITE) {
+				BIO_set_retry_write(b);
+				return -1;
+			}
 			return outer_failed(l, outer, r);
 		}
 		l->rx_len++;
@@ -296,15 +300,25 @@ update_mask(struct circuit *c)
 	ev_fd_mod(c->ev, c->fd, m);
 }
 
+/* Nothing more can happen on a dead circuit: its fd leaves the loop. */
+static void
+mark_dead(struct circuit *c)
+{
+	c->state = CIRC_DEAD;
+	c->want_wr = false;
+	ev_timer_del(c->ev, &c->timer);
+	if (c->fd >= 0) {
+		ev_fd_del(c->ev, c->fd);
+	}
+}
+
 static void
 die(struct circuit *c)
 {
 	if (c->state == CIRC_DEAD) {
 		return;
 	}
-	c->state = CIRC_DEAD;
-	ev_timer_del(c->ev, &c->timer);
-	update_mask(c);
+	mark_dead(c);
 	if (c->cbs.dead) {
 		c->cbs.dead(c, c->arg);
 	}
@@ -469,7 +483,10 @@ read_reply(struct circuit *c)
 		if (pr == PARSE_AGAIN) {
 			continue;
 		}
-		if (pr == PARSE_OK && method_byte == SOCKS5_METHOD_NOAUTH) {
+		if (pr == PARSE_OK && method_byte != SOCKS5_METHOD_NOAUTH) {
+			pr = PARSE_BAD;
+		}
+		if (pr == PARSE_OK) {
 			pr = socks5_parse_reply(c->rx + 2, c->rx_len - 2, &used, &rep);
 			if (pr == PARSE_AGAIN && c->rx_len < sizeof(c->rx)) {
 				continue;
@@ -486,11 +503,11 @@ read_reply(struct circuit *c)
 	if (rep.rep == SOCKS5_REP_OK) {
 		c->state = CIRC_OPEN;
 		c->reading = true;
+		update_mask(c);
 	} else {
 		/* The exit closes after a failure reply; so do we, quietly. */
-		c->state = CIRC_DEAD;
+		mark_dead(c);
 	}
-	update_mask(c);
 	if (c->cbs.reply) {
 		c->cbs.reply(c, &rep, c->arg);
 	}
@@ -499,6 +516,10 @@ read_reply(struct circuit *c)
 static void
 send_request(struct circuit *c)
 {
+	/* The request's write and the wait for its reply share one deadline. */
+	if (c->state != CIRC_REQUESTED) {
+		ev_timer_set(c->ev, &c->timer, c->timeout_ms);
+	}
 	while (c->req_off < c->req_len) {
 		int r;
 
@@ -523,7 +544,6 @@ send_request(struct circuit *c)
 	c->req = NULL;
 	c->want_wr = false;
 	c->state = CIRC_REQUESTED;
-	ev_timer_set(c->ev, &c->timer, c->timeout_ms);
 	update_mask(c);
 	/* The reply may already sit decrypted in the layers. */
 	read_reply(c);
@@ -571,6 +591,20 @@ on_fd(struct ev *ev, int fd, unsigned int events, void *arg)
 	struct circuit *c = arg;
 
 	enter(c);
+	if (events == EV_ERR && c->state != CIRC_CONNECTING) {
+		/*
+		 * A reset or hang-up while we wait for nothing (backpressure,
+		 * or the exit's end already read): the stream is broken.
+		 */
+		int soerr = 0;
+		socklen_t sl = sizeof(soerr);
+
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+		set_fail(c, CIRC_E_CLOSED, 0, "connection %s", soerr ? strerror(soerr) : "hung up");
+		die(c);
+		leave(c);
+		return;
+	}
 	switch (c->state) {
 	case CIRC_CONNECTING:
 		on_connected(c);
@@ -616,8 +650,6 @@ on_fd(struct ev *ev, int fd, unsigned int events, void *arg)
 		}
 		break;
 	case CIRC_DEAD:
-		update_mask(c);
-		break;
 	default:
 		break;
 	}
@@ -684,14 +716,20 @@ circuit_new(struct ev *ev, SSL_CTX *ctx, const struct circuit_hop *hops, size_t 
 		set_fail(c, CIRC_E_CONNECT, 0, "cannot connect: %s", strerror(errno));
 		c->state = CIRC_DEAD;
 	}
-	if (ev_fd_add(ev, c->fd, c->state == CIRC_DEAD ? 0 : EV_WR, on_fd, c) < 0 ||
+	if (c->state == CIRC_DEAD) {
+		/*
+		 * Report through the callback, as for any other failure, but
+		 * not from here: a timer of 0 ms fires it from the loop.
+		 */
+		c->state = CIRC_CONNECTING;
+		if (ev_timer_set(ev, &c->timer, 0) < 0) {
+			goto fail;
+		}
+		return c;
+	}
+	if (ev_fd_add(ev, c->fd, EV_WR, on_fd, c) < 0 ||
 	    ev_timer_set(ev, &c->timer, timeout_ms) < 0) {
 		goto fail;
-	}
-	if (c->state == CIRC_DEAD) {
-		/* Report through the callback, as for any other failure, but not from here. */
-		ev_timer_set(ev, &c->timer, 0);
-		c->state = CIRC_CONNECTING;
 	}
 	return c;
 fail:
@@ -727,6 +765,16 @@ really_free(struct circuit *c)
 			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 
 			setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		} else {
+			/*
+			 * Bytes left unread make close() send a RST: take what
+			 * has arrived (the relays' own goodbyes, most likely).
+			 */
+			uint8_t sink[4096];
+
+			shutdown(c->fd, SHUT_WR);
+			while (recv(c->fd, sink, sizeof(sink), MSG_DONTWAIT) > 0) {
+			}
 		}
 		close(c->fd);
 	}
@@ -825,9 +873,7 @@ circuit_read(struct circuit *c, void *buf, size_t len)
 							: tls_errstr(ebuf, sizeof(ebuf)));
 		}
 		ERR_clear_error();
-		c->state = CIRC_DEAD;
-		ev_timer_del(c->ev, &c->timer);
-		update_mask(c);
+		mark_dead(c);
 		return -EIO;
 	}
 }
@@ -857,8 +903,7 @@ circuit_write(struct circuit *c, const void *buf, size_t len)
 			 errno ? strerror(errno) : "TLS error");
 	}
 	ERR_clear_error();
-	c->state = CIRC_DEAD;
-	update_mask(c);
+	mark_dead(c);
 	return -EIO;
 }
 
