@@ -54,7 +54,7 @@ struct dns_q {
 	struct relay *r;
 	struct resolv_query *q;
 	uint8_t *answer;        /* framed answer waiting for room in down */
-	size_t len;
+	size_t len, off;        /* off: bytes of it already in down */
 	bool done;
 };
 
@@ -75,9 +75,12 @@ struct relay {
 	size_t n_addrs, next_addr;
 	uint8_t fail_rep;       /* reply code if no address works */
 	struct dns_q dq[RELAY_DNS_INFLIGHT];
+	int dns_cur;            /* the answer being copied into down, or -1 */
 	struct ev_timer timer;
 	uint64_t deadline_ms;   /* idle: last activity + idle timeout */
 	bool c_wblocked;        /* an SSL write waits for cfd writable */
+	bool c_rww;             /* an SSL read waits for cfd writable (KeyUpdate) */
+	bool c_in_ev, u_in_ev;  /* the fd is in the event loop */
 	bool c_eof;             /* close_notify from the client */
 	bool c_shut;            /* our close_notify sent */
 	bool u_eof;             /* FIN from upstream */
@@ -280,6 +283,7 @@ connect_failed(struct relay *r, int err)
 	ev_fd_del(r->x->ev, r->ufd);
 	close(r->ufd);
 	r->ufd = -1;
+	r->u_in_ev = false;
 	r->fail_rep = rep_of_errno(err);
 	try_connect(r);
 }
@@ -319,6 +323,7 @@ try_connect(struct relay *r)
 			continue;
 		}
 		r->ufd = fd;
+		r->u_in_ev = true;
 		r->state = R_CONNECTING;
 		arm(r, r->x->cfg->connect_timeout_ms);
 		return;
@@ -360,6 +365,7 @@ lookup_done(void *arg, enum resolv_status st, const struct addr *addrs, size_t n
 		reply(r, SOCKS5_REP_OK, &bnd);
 		r->state = R_CLOSING;
 		r->result = "resolved";
+		arm(r, r->x->cfg->request_timeout_ms);
 	}
 	run(r);
 }
@@ -382,6 +388,7 @@ ptr_done(void *arg, enum resolv_status st, const char *name)
 		reply(r, SOCKS5_REP_OK, &bnd);
 		r->state = R_CLOSING;
 		r->result = "resolved";
+		arm(r, r->x->cfg->request_timeout_ms);
 	}
 	run(r);
 }
@@ -528,13 +535,39 @@ dns_answered(void *arg, enum resolv_status st, const uint8_t *msg, size_t len)
 static bool
 dns_flow(struct relay *r)
 {
-	for (size_t i = 0; i < RELAY_DNS_INFLIGHT; i++) {
-		struct dns_q *d = &r->dq[i];
+	/*
+	 * Answers go into down one at a time, in pieces when down is short,
+	 * so an answer larger than the buffer still gets through whole.
+	 */
+	for (;;) {
+		struct dns_q *d;
+		size_t n;
 
-		if (d->done && (d->answer == NULL || buf_put(&r->down, d->answer, d->len) == 0)) {
-			free(d->answer);
-			memset(d, 0, sizeof(*d));
+		if (r->dns_cur < 0) {
+			for (int i = 0; i < RELAY_DNS_INFLIGHT; i++) {
+				if (r->dq[i].done) {
+					r->dns_cur = i;
+					break;
+				}
+			}
+			if (r->dns_cur < 0) {
+				break;
+			}
 		}
+		d = &r->dq[r->dns_cur];
+		n = d->answer ? d->len - d->off : 0;
+		if (n > buf_room(&r->down)) {
+			n = buf_room(&r->down);
+		}
+		if (n > 0 && buf_put(&r->down, d->answer + d->off, n) == 0) {
+			d->off += n;
+		}
+		if (d->answer != NULL && d->off < d->len) {
+			break;
+		}
+		free(d->answer);
+		memset(d, 0, sizeof(*d));
+		r->dns_cur = -1;
 	}
 	for (;;) {
 		size_t len, i;
@@ -617,6 +650,7 @@ read_client(struct relay *r)
 		ERR_clear_error();
 		errno = 0;
 		n = SSL_read(r->ssl, p, room > INT32_MAX ? INT32_MAX : (int)room);
+		r->c_rww = false;
 		if (n > 0) {
 			buf_commit(&r->up, (size_t)n);
 			if (r->state == R_RELAY) {
@@ -634,7 +668,7 @@ read_client(struct relay *r)
 			return true;
 		}
 		if (e == SSL_ERROR_WANT_WRITE) {
-			r->c_wblocked = true;
+			r->c_rww = true;
 			return true;
 		}
 		if (e == SSL_ERROR_ZERO_RETURN) {
@@ -761,21 +795,28 @@ read_upstream(struct relay *r)
 }
 
 /*
- * epoll reports EPOLLHUP and EPOLLERR even on an fd with no interest, and
- * level-triggered they would fire forever on a half we are not reading:
- * an fd with nothing to wait for leaves the epoll set until it has.
+ * An fd stays in the loop with an empty mask while its connection may
+ * still fail: epoll reports a reset even then, and it must reach the other
+ * side promptly (on_cfd/on_ufd). It leaves the loop when that side is
+ * finished both ways, or after a hang-up that has nothing left to say.
  */
 static void
-set_mask(struct relay *r, int fd, unsigned int mask, ev_fd_cb *cb)
+set_mask(struct relay *r, int fd, bool *in_ev, unsigned int mask, bool done, ev_fd_cb *cb)
 {
-	if (mask == 0) {
-		ev_fd_del(r->x->ev, fd);
-	} else if (ev_fd_mask(r->x->ev, fd) == 0) {
-		ev_fd_del(r->x->ev, fd);
-		ev_fd_add(r->x->ev, fd, mask, cb, r);
-	} else {
-		ev_fd_mod(r->x->ev, fd, mask);
+	if (done) {
+		if (*in_ev) {
+			ev_fd_del(r->x->ev, fd);
+			*in_ev = false;
+		}
+		return;
 	}
+	if (!*in_ev) {
+		if (mask != 0 && ev_fd_add(r->x->ev, fd, mask, cb, r) == 0) {
+			*in_ev = true;
+		}
+		return;
+	}
+	ev_fd_mod(r->x->ev, fd, mask);
 }
 
 static void
@@ -803,7 +844,10 @@ update_masks(struct relay *r)
 		 */
 		cm |= EV_RD;
 	}
-	set_mask(r, r->cfd, cm, on_cfd);
+	if (r->c_rww) {
+		cm = EV_WR;
+	}
+	set_mask(r, r->cfd, &r->c_in_ev, cm, r->c_eof && r->c_shut, on_cfd);
 	if (r->ufd >= 0) {
 		if (r->state == R_CONNECTING) {
 			um = EV_WR;
@@ -815,7 +859,7 @@ update_masks(struct relay *r)
 				um |= EV_WR;
 			}
 		}
-		set_mask(r, r->ufd, um, on_ufd);
+		set_mask(r, r->ufd, &r->u_in_ev, um, r->u_eof && r->u_shut, on_ufd);
 	}
 }
 
@@ -901,10 +945,36 @@ run(struct relay *r)
 	update_masks(r);
 }
 
+/*
+ * EV_ERR alone: the fd had nothing to wait for and failed or hung up.
+ * Returns false when the connection was finished.
+ */
+static bool
+only_error(struct relay *r, int fd, bool *in_ev, const char *why)
+{
+	int soerr = 0;
+	socklen_t sl = sizeof(soerr);
+
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+	if (soerr != 0) {
+		abort_conn(r, why);
+		return false;
+	}
+	/* A hang-up with data still queued: read it when there is room. */
+	ev_fd_del(r->x->ev, fd);
+	*in_ev = false;
+	return true;
+}
+
 static void
 on_cfd(struct ev *ev, int fd, unsigned int events, void *arg)
 {
-	run(arg);
+	struct relay *r = arg;
+
+	if (events == EV_ERR && !only_error(r, fd, &r->c_in_ev, "client connection reset")) {
+		return;
+	}
+	run(r);
 }
 
 static void
@@ -912,6 +982,10 @@ on_ufd(struct ev *ev, int fd, unsigned int events, void *arg)
 {
 	struct relay *r = arg;
 
+	if (events == EV_ERR && r->state != R_CONNECTING &&
+	    !only_error(r, fd, &r->u_in_ev, "upstream reset")) {
+		return;
+	}
 	if (r->state == R_CONNECTING) {
 		int soerr = 0;
 		socklen_t sl = sizeof(soerr);
@@ -1001,12 +1075,14 @@ relay_start(struct relay_ctx *x, int fd, const struct addr *peer, uint16_t peer_
 	}
 	SSL_set_bio(r->ssl, bio, bio);
 	SSL_set_accept_state(r->ssl);
+	r->dns_cur = -1;
 	if (ev_fd_add(x->ev, fd, EV_RD, on_cfd, r) < 0) {
 		SSL_free(r->ssl);
 		close(fd);
 		free(r);
 		return -EMFILE;
 	}
+	r->c_in_ev = true;
 	arm(r, x->cfg->handshake_timeout_ms);
 	r->next = x->conns;
 	if (x->conns) {
