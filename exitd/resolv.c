@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include <ares.h>
+#include <openssl/rand.h>
 
 #include "log.h"
 
@@ -134,9 +135,16 @@ resolv_new(struct ev *ev, const struct addr *servers, const uint16_t *ports, siz
 	opts.timeout = 2000;
 	opts.tries = 2;
 	opts.lookups = (char *)(uintptr_t)"b";
+	/*
+	 * Names come from clients: never append the operator's search
+	 * domains ("intranet" must not become intranet.corp.example).
+	 */
+	opts.flags = ARES_FLAG_NOSEARCH;
+	opts.ndomains = 0;
+	opts.domains = NULL;
 	st = ares_init_options(&r->ch, &opts,
 			       ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
-				       ARES_OPT_LOOKUPS);
+				       ARES_OPT_LOOKUPS | ARES_OPT_FLAGS | ARES_OPT_DOMAINS);
 	if (st != ARES_SUCCESS) {
 		snprintf(err, errlen, "c-ares: %s", ares_strerror(st));
 		free(r);
@@ -397,6 +405,7 @@ struct resolv_query *
 resolv_raw(struct resolv *r, const uint8_t *msg, size_t len, resolv_raw_cb *cb, void *arg)
 {
 	struct resolv_query *q;
+	uint8_t *copy, rnd[2];
 
 	if (len < 12 || len > 65535 || (msg[2] & 0x80)) {
 		return NULL;
@@ -407,7 +416,23 @@ resolv_raw(struct resolv *r, const uint8_t *msg, size_t len, resolv_raw_cb *cb, 
 	}
 	q->cb.raw = cb;
 	q->id = (uint16_t)(msg[0] << 8 | msg[1]);
-	ares_send(r->ch, msg, (int)len, raw_done, q);
+	/*
+	 * c-ares sends the message as it is, ID included: a client must not
+	 * choose the IDs of our queries (to collide with other users' or to
+	 * make spoofing easy). A random one goes out; raw_done puts the
+	 * client's back.
+	 */
+	copy = malloc(len);
+	if (copy == NULL || RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		free(copy);
+		free(q);
+		return NULL;
+	}
+	memcpy(copy, msg, len);
+	copy[0] = rnd[0];
+	copy[1] = rnd[1];
+	ares_send(r->ch, copy, (int)len, raw_done, q);
+	free(copy);
 	started(r, q);
 	return q;
 }
