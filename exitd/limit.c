@@ -74,6 +74,21 @@ bucket(const struct limits *l, const struct addr *a)
 	return (size_t)(h ^ (h >> 29)) & (LIMIT_BUCKETS - 1);
 }
 
+/*
+ * One IPv6 host commonly owns a whole /64: counting each /128 apart would
+ * let it open unlimited "sources". IPv6 is keyed by its /64.
+ */
+static struct addr
+key_of(const struct addr *a)
+{
+	struct addr k = *a;
+
+	if (k.family == AF_INET6) {
+		memset(k.a + 8, 0, 8);
+	}
+	return k;
+}
+
 static struct src *
 find(struct limits *l, const struct addr *a)
 {
@@ -86,8 +101,10 @@ find(struct limits *l, const struct addr *a)
 }
 
 int
-limits_take(struct limits *l, const struct addr *src, uint64_t now_ms)
+limits_take(struct limits *l, const struct addr *src_addr, uint64_t now_ms)
 {
+	struct addr key = key_of(src_addr);
+	const struct addr *src = &key;
 	struct src *s = find(l, src);
 	uint64_t sec = now_ms / 1000;
 
@@ -125,7 +142,8 @@ limits_take(struct limits *l, const struct addr *src, uint64_t now_ms)
 void
 limits_put(struct limits *l, const struct addr *src)
 {
-	struct src *s = find(l, src);
+	struct addr key = key_of(src);
+	struct src *s = find(l, &key);
 
 	if (s && s->open > 0) {
 		s->open--;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Per-source-address limits for exitd (DESIGN section 4): connections
- * open at once and new connections per second from one address. A hash
+ * open at once and new connections per second from one address (an IPv4
+ * address, or an IPv6 /64). A hash
  * table with a random seed (no flooding of one bucket by chosen
  * addresses) and a hard cap on entries; entries with nothing open and no
  * recent connection are swept. Pure bookkeeping: no sockets, no clock

@@ -200,6 +200,18 @@ test_limits(void **state)
 	limits_put(l, &c);                                      /* extra put: harmless */
 	limits_free(l);
 	limits_free(NULL);
+
+	/* IPv6 counts by /64: another address in the same /64 is the same source. */
+	l = limits_new(1, 100, 10);
+	assert_int_equal(addr_parse("2001:db8:1:2::1", &a), 0);
+	assert_int_equal(addr_parse("2001:db8:1:2:ffff::9", &b), 0);
+	assert_int_equal(addr_parse("2001:db8:1:3::1", &c), 0);
+	assert_int_equal(limits_take(l, &a, 1000), 0);
+	assert_int_equal(limits_take(l, &b, 1000), -EMFILE);
+	assert_int_equal(limits_take(l, &c, 1000), 0);
+	limits_put(l, &b);                                      /* frees a's slot: same /64 */
+	assert_int_equal(limits_take(l, &a, 1000), 0);
+	limits_free(l);
 }
 
 int
