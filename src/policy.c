@@ -6,10 +6,14 @@
  *
  * Choices the header leaves open:
  * - A rule whose address is "*" matches both families; "0.0.0.0/0" or
- *   "[::]/0" matches one. For the special-purpose refusal a /0 counts as
- *   "*": it is "*" written longhand for one family, and reading it as a
- *   named range would let "accept 0.0.0.0/0:*" open loopback and the
- *   operator's LAN, the very mistake section 4 of DESIGN guards against.
+ *   "[::]/0" matches one.
+ * - An accept rule "names" special-purpose space, and so opens it, only
+ *   when its whole range lies in that space: its first and last addresses
+ *   are special and it is no wider than the widest special block (/4 for
+ *   IPv4, /7 for IPv6). "accept 203.0.113.0/24:80" opens a documentation
+ *   range; "accept 0.0.0.0/0:*" or "accept 0.0.0.0/1:*" open no loopback
+ *   and no LAN: that would be the very mistake section 4 of DESIGN guards
+ *   against, written as a wide public range.
  * - A relay's own address is opened only by an accept rule naming exactly
  *   that host (a /32 or /128 equal to it, as in "accept 192.0.2.2:80"):
  *   a range such as "accept 192.0.2.0/24:*" that merely contains it does
@@ -431,6 +435,22 @@ parse_ports(const char *s, size_t len, struct rule *r, char *err, size_t errlen)
 	return 0;
 }
 
+/* True when the whole of c lies in special-purpose space (see the top). */
+static bool
+names_special(const struct cidr *c)
+{
+	struct addr last = c->addr;
+	size_t bits = c->addr.family == AF_INET ? 32 : 128;
+
+	if (c->prefix < (c->addr.family == AF_INET ? 4 : 7)) {
+		return false;
+	}
+	for (size_t b = c->prefix; b < bits; b++) {
+		last.a[b / 8] |= (uint8_t)(0x80 >> (b % 8));
+	}
+	return addr_is_special(&c->addr) && addr_is_special(&last);
+}
+
 static int
 parse_rule(const char *spec, size_t len, struct rule *r, char *err, size_t errlen)
 {
@@ -523,7 +543,7 @@ parse_rule(const char *spec, size_t len, struct rule *r, char *err, size_t errle
 		i = (size_t)(colon - spec) + 1;
 	}
 	if (!r->any) {
-		r->named = r->net.prefix > 0;
+		r->named = names_special(&r->net);
 	}
 	return parse_ports(spec + i, len - i, r, err, errlen);
 }

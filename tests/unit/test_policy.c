@@ -468,7 +468,7 @@ test_special_needs_named_rule(void **state)
 	}, 1);
 	policy_free(p);
 
-	/* A /0 is "*" for one family and names nothing; /1 names a range. */
+	/* A /0 is "*" for one family and names nothing. */
 	p = MK("accept 0.0.0.0/0:*", "accept [::]/0:*");
 	check(p, (const struct want[]){
 		{ "10.0.0.1", 80, REJ, POLICY_BY_SPECIAL },
@@ -478,11 +478,31 @@ test_special_needs_named_rule(void **state)
 		{ "2606:4700::1", 80, ACC, POLICY_BY_RULE },
 	}, 5);
 	policy_free(p);
-	p = MK("accept 0.0.0.0/1:*");
+	/*
+	 * Only a range wholly inside special-purpose space names it: a wide
+	 * range that also holds public addresses opens none of its special ones.
+	 */
+	p = MK("accept 0.0.0.0/1:*", "accept 0.0.0.0/4:*", "accept 192.0.0.0/8:*",
+	       "accept [fc00::]/6:*");
 	check(p, (const struct want[]){
-		{ "10.0.0.1", 80, ACC, POLICY_BY_RULE },
+		{ "10.0.0.1", 80, REJ, POLICY_BY_SPECIAL },
+		{ "127.0.0.1", 80, REJ, POLICY_BY_SPECIAL },
+		{ "8.8.8.8", 80, ACC, POLICY_BY_RULE },
+		{ "192.168.1.1", 80, REJ, POLICY_BY_SPECIAL },
+		{ "fd00::1", 80, REJ, POLICY_BY_SPECIAL },
 		{ "128.0.0.1", 80, REJ, POLICY_BY_DEFAULT },
-	}, 2);
+	}, 6);
+	policy_free(p);
+	p = MK("accept 10.0.0.0/8:*", "accept 240.0.0.0/4:*", "accept [fc00::]/7:443",
+	       "accept 192.0.2.6/32:9001");
+	check(p, (const struct want[]){
+		{ "10.1.2.3", 80, ACC, POLICY_BY_RULE },
+		{ "240.0.0.1", 80, ACC, POLICY_BY_RULE },
+		{ "fd00::1", 443, ACC, POLICY_BY_RULE },
+		{ "192.0.2.6", 9001, ACC, POLICY_BY_RULE },
+		{ "192.0.2.7", 9001, REJ, POLICY_BY_DEFAULT },
+		{ "127.0.0.1", 80, REJ, POLICY_BY_DEFAULT },
+	}, 6);
 	policy_free(p);
 
 	/* A reject rule is a reject, special or not. */
