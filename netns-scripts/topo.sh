@@ -1,25 +1,32 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 #
-# topo.sh: the test topology, five network namespaces in a line, so that
-# plain IP forwarding over the same namespaces gives a baseline for the
-# tunnel through the relays.
+# topo.sh: the test topology, five network namespaces in a line (six with
+# TOPO_RELAYS=4), so that plain IP forwarding over the same namespaces gives
+# a baseline for the tunnel through the relays.
 #
 #   client ──── r1 ──── r2 ──── r3 ──── inet
 #     .1     .2    .5  .6    .9  .10  .13  .14     IPv4: 192.0.2.x, /30 links
 #    :1::1 :1::2 :2::1 :2::2 :3::1 :3::2 :4::1 :4::2  IPv6: 2001:db8:0:N::x, /64 links
+#                       │ .17 :5::1
+#                       │                (r4 and its link: TOPO_RELAYS=4 only)
+#                       │ .18 :5::2
+#                       r4
 #
 #            exitd   exitd   exitd     dnsmasq 203.0.113.53  2001:db8:ffff::53
 #            :9001   :9001   :9001     nginx   203.0.113.80  2001:db8:ffff::80
 #            (relay) (relay) (exit)    (on inet's lo)
+#                    r4: exitd :9001 (exit)
 #
 # Links (each is one veth pair, each end named after the namespace it leads to):
 #   client-r1 192.0.2.0/30  2001:db8:0:1::/64   client .1/::1, r1 .2/::2
 #   r1-r2     192.0.2.4/30  2001:db8:0:2::/64   r1 .5/::1,     r2 .6/::2
 #   r2-r3     192.0.2.8/30  2001:db8:0:3::/64   r2 .9/::1,     r3 .10/::2
 #   r3-inet   192.0.2.12/30 2001:db8:0:4::/64   r3 .13/::1,    inet .14/::2
-# r1, r2 and r3 forward IPv4 and IPv6, and every namespace has static routes
-# to every address, so the client reaches inet directly too.
+#   r2-r4     192.0.2.16/30 2001:db8:0:5::/64   r2 .17/::1,    r4 .18/::2  (TOPO_RELAYS=4)
+# r1, r2, r3 (and r4) forward IPv4 and IPv6, and every namespace has static
+# routes to every address, so the client reaches inet, and r4, directly too
+# (r4 through r1 and r2; r4 reaches inet through r2 and r3).
 #
 # inet serves the zone example.test (dnsmasq):
 #   www.example.test   A 203.0.113.80, AAAA 2001:db8:ffff::80
@@ -31,9 +38,18 @@
 # file of TOPO_BIG_MB MiB (default 256) whose SHA-256 is in $RUN/www/big.sha256,
 # /slow is /big sent at 2 MB/s.
 #
-# When build/exitd exists, r1, r2 and r3 each run it: r1 may only connect to
-# r2:9001, r2 only to r3:9001, r3 (the exit) only to 203.0.113.0/24 and
-# 2001:db8:ffff::/48, ports 80 and 443.
+# When build/exitd exists, each relay runs it, listening on its first
+# address above (r1 192.0.2.2, r2 .6, r3 .10, r4 .18) port 9001.
+#   Default (TOPO_RELAYS unset or 3), a fixed line: r1 may only connect to
+#   r2:9001, r2 only to r3:9001, r3 (the exit) only to 203.0.113.0/24 and
+#   2001:db8:ffff::/48, ports 80 and 443.
+#   TOPO_RELAYS=4, a mesh: any relay may be any hop of a path. Every relay
+#   accepts port 9001 of every other relay's address (one /32 rule each; its
+#   own is left out, as an exact /32 accept would open it and exitd must keep
+#   refusing its own listen address), r3 and r4 are exits and also accept
+#   203.0.113.0/24 and [2001:db8:ffff::]/48 ports 80 and 443, r1 and r2 are
+#   middles only (resolve no). Every policy ends with reject *:*.
+# $RUN/env says which: RELAYS=3|4, EXITS="r3" or "r3 r4".
 #
 # Usage:
 #   topo.sh up [RUN_DIR]   build it all; prints RUN_DIR (only that) on stdout.
@@ -45,6 +61,7 @@
 #
 # Environment:
 #   TOPO_ID=ID             run id (letters, digits, '_', '.', '-'); names are tt<ID>-<role>
+#   TOPO_RELAYS=3|4        3 (default): the line above; 4: add r4 and the mesh policies
 #   TOPO_BIG_MB=N          size of /big in MiB (default 256)
 #   TOPO_KEEP=1            down keeps the run directory (logs, configs), minus /big
 #   TOPO_EXITD_EXTRA=TEXT  extra lines appended to every exitd config
@@ -62,8 +79,26 @@ umask 022
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 EXITD=${EXITD:-$ROOT/build/exitd}
-ROLES="client r1 r2 r3 inet"
 RELAY_PORT=9001
+# Every role a run may have: up refuses to start when any of these names
+# exists, and down looks for all of them, whichever variant made the run.
+ALL_ROLES="client r1 r2 r3 r4 inet"
+# The variant. A bad TOPO_RELAYS fails up (cmd_up), never down: down looks
+# for every role anyway.
+RELAYS=3
+ROLES="client r1 r2 r3 inet"
+RELAY_ROLES="r1 r2 r3"
+EXITS="r3"
+case ${TOPO_RELAYS:-3} in
+3) ;;
+4)
+	RELAYS=4
+	ROLES="client r1 r2 r3 r4 inet"
+	RELAY_ROLES="r1 r2 r3 r4"
+	EXITS="r3 r4"
+	;;
+*) RELAYS=bad ;;
+esac
 
 # IPv4 and IPv6 address of each link end, "ns peer v4/len v6/len".
 LINKS="
@@ -75,6 +110,11 @@ r2 r3 192.0.2.9/30 2001:db8:0:3::1/64
 r3 r2 192.0.2.10/30 2001:db8:0:3::2/64
 r3 inet 192.0.2.13/30 2001:db8:0:4::1/64
 inet r3 192.0.2.14/30 2001:db8:0:4::2/64
+"
+# r4 hangs off r2 (TOPO_RELAYS=4).
+LINKS_R4="
+r2 r4 192.0.2.17/30 2001:db8:0:5::1/64
+r4 r2 192.0.2.18/30 2001:db8:0:5::2/64
 "
 
 # Static routes, "ns prefix via". Connected /30s and /64s need none.
@@ -102,6 +142,28 @@ r3 2001:db8:ffff::/48 2001:db8:0:4::2
 inet 192.0.2.0/24 192.0.2.13
 inet 2001:db8::/32 2001:db8:0:4::1
 "
+# With r4: its link for r1 and r3 (r2 has it connected; client and inet
+# have covering routes already), and everything else for r4, through r2.
+ROUTES_R4="
+r1 192.0.2.16/30 192.0.2.6
+r1 2001:db8:0:5::/64 2001:db8:0:2::2
+r3 192.0.2.16/30 192.0.2.9
+r3 2001:db8:0:5::/64 2001:db8:0:3::1
+r4 192.0.2.0/30 192.0.2.17
+r4 192.0.2.4/30 192.0.2.17
+r4 192.0.2.8/30 192.0.2.17
+r4 192.0.2.12/30 192.0.2.17
+r4 203.0.113.0/24 192.0.2.17
+r4 2001:db8:0:1::/64 2001:db8:0:5::1
+r4 2001:db8:0:2::/64 2001:db8:0:5::1
+r4 2001:db8:0:3::/64 2001:db8:0:5::1
+r4 2001:db8:0:4::/64 2001:db8:0:5::1
+r4 2001:db8:ffff::/48 2001:db8:0:5::1
+"
+if [ "$RELAYS" = 4 ]; then
+	LINKS=$LINKS$LINKS_R4
+	ROUTES=$ROUTES$ROUTES_R4
+fi
 
 DNS_IP=203.0.113.53
 DNS_IP6=2001:db8:ffff::53
@@ -113,6 +175,8 @@ WEB_MARKER=tunnel-topo-web-marker-5e1f
 R1_IP=192.0.2.2
 R2_IP=192.0.2.6
 R3_IP=192.0.2.10
+R4_IP=192.0.2.18
+R4_IP6=2001:db8:0:5::2
 
 msg() { printf 'topo: %s\n' "$*" >&2; }
 die() { msg "error: $*"; exit 1; }
@@ -209,7 +273,7 @@ teardown() {
 	all=$(
 		cat "$run/netns" 2>/dev/null || true
 		if [ -n "$id" ]; then
-			for role in $ROLES; do
+			for role in $ALL_ROLES; do
 				echo "tt$id-$role"
 			done
 		fi
@@ -313,7 +377,7 @@ make_namespaces() {
 		ns_run "$role" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
 		ns_run "$role" ip link set dev lo up
 	done
-	for role in r1 r2 r3; do
+	for role in $RELAY_ROLES; do
 		ns_run "$role" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 	done
 }
@@ -480,9 +544,19 @@ start_relay() {
 	printf -v "RELAY_PID_$role" '%s' "$STARTED_PID"
 }
 
+# The mesh's relay rules for the relay at $1, into the array MESH: one
+# "accept IP/32:9001" per other relay.
+mesh_rules() {
+	local ip
+	MESH=()
+	for ip in "$R1_IP" "$R2_IP" "$R3_IP" "$R4_IP"; do
+		[ "$ip" = "$1" ] || MESH+=("accept $ip/32:$RELAY_PORT")
+	done
+}
+
 start_relays() {
-	RELAY_PIN_r1='' RELAY_PIN_r2='' RELAY_PIN_r3=''
-	RELAY_PID_r1='' RELAY_PID_r2='' RELAY_PID_r3=''
+	RELAY_PIN_r1='' RELAY_PIN_r2='' RELAY_PIN_r3='' RELAY_PIN_r4=''
+	RELAY_PID_r1='' RELAY_PID_r2='' RELAY_PID_r3='' RELAY_PID_r4=''
 	HAVE_EXITD=0
 	if [ ! -x "$EXITD" ]; then
 		msg "exitd is not built ($EXITD missing): no relays started; run make for them"
@@ -491,12 +565,27 @@ start_relays() {
 	# r2 sees every circuit as coming from r1, r3 from r2: the per-source
 	# limits must let a whole test client through.
 	local limits=("max-per-source 8192" "rate-per-source 100000")
-	start_relay r1 "$R1_IP" "accept $R2_IP/32:$RELAY_PORT" "reject *:*" "resolve no" "${limits[@]}"
-	start_relay r2 "$R2_IP" "accept $R3_IP/32:$RELAY_PORT" "reject *:*" "resolve no" "${limits[@]}"
-	start_relay r3 "$R3_IP" "accept 203.0.113.0/24:80,443" "accept [2001:db8:ffff::]/48:80,443" \
-		"reject *:*" "${limits[@]}"
+	local exit_rules=("accept 203.0.113.0/24:80,443" "accept [2001:db8:ffff::]/48:80,443")
+	if [ "$RELAYS" = 3 ]; then
+		start_relay r1 "$R1_IP" "accept $R2_IP/32:$RELAY_PORT" "reject *:*" "resolve no" "${limits[@]}"
+		start_relay r2 "$R2_IP" "accept $R3_IP/32:$RELAY_PORT" "reject *:*" "resolve no" "${limits[@]}"
+		start_relay r3 "$R3_IP" "${exit_rules[@]}" "reject *:*" "${limits[@]}"
+	else
+		# The mesh: every relay may extend to every other relay; r3 and r4
+		# are the exits. A relay's own address is left out of its rules on
+		# purpose: exitd refuses its own listen address unless an accept
+		# rule names exactly that host, and a relay must not loop to itself.
+		mesh_rules "$R1_IP"
+		start_relay r1 "$R1_IP" "${MESH[@]}" "reject *:*" "resolve no" "${limits[@]}"
+		mesh_rules "$R2_IP"
+		start_relay r2 "$R2_IP" "${MESH[@]}" "reject *:*" "resolve no" "${limits[@]}"
+		mesh_rules "$R3_IP"
+		start_relay r3 "$R3_IP" "${MESH[@]}" "${exit_rules[@]}" "reject *:*" "${limits[@]}"
+		mesh_rules "$R4_IP"
+		start_relay r4 "$R4_IP" "${MESH[@]}" "${exit_rules[@]}" "reject *:*" "${limits[@]}"
+	fi
 	HAVE_EXITD=1
-	msg "exitd running in r1, r2, r3"
+	msg "exitd running in ${RELAY_ROLES// /, } (exits: ${EXITS// /, })"
 }
 
 kv() { printf '%s=%q\n' "$1" "$2"; }
@@ -527,6 +616,15 @@ write_env() {
 		kv R3_ADDR "$R3_IP:$RELAY_PORT"
 		kv R3_PIN "$RELAY_PIN_r3"
 		kv R3_PID "$RELAY_PID_r3"
+		if [ "$RELAYS" = 4 ]; then
+			kv NS_R4 "$(nsname r4)"
+			kv R4_IP "$R4_IP"
+			kv R4_ADDR "$R4_IP:$RELAY_PORT"
+			kv R4_PIN "$RELAY_PIN_r4"
+			kv R4_PID "$RELAY_PID_r4"
+		fi
+		kv RELAYS "$RELAYS"
+		kv EXITS "$EXITS"
 		kv DNS_IP "$DNS_IP"
 		kv DNS_IP6 "$DNS_IP6"
 		kv DNS_PID "$DNS_PID"
@@ -557,11 +655,31 @@ check_baseline() {
 			"nginx workers run as nobody and must be able to read $UP_RUN/www)" ;;
 		esac
 	done
+	[ "$RELAYS" = 4 ] || return 0
+	# r4, an exit, reaches inet through r2 and r3.
+	for ip in "$WEB_IP" "[$WEB_IP6]"; do
+		got=$(ns_run r4 curl -fsS --max-time 5 "http://$ip/") || true
+		case $got in
+		*"$WEB_MARKER"*) ;;
+		*) die "r4 cannot fetch http://$ip/ by plain forwarding" ;;
+		esac
+	done
+	# The client reaches r4 through r1 and r2: r4's own kernel refuses a
+	# closed port (discard, 9), so "refused" proves the way there and back
+	# without a connection that exitd would log.
+	for ip in "$R4_IP" "$R4_IP6"; do
+		got=$(ns_run client timeout 5 bash -c "exec 3<>/dev/tcp/$ip/9" 2>&1) || true
+		case $got in
+		*"Connection refused"*) ;;
+		*) die "client cannot reach r4 at $ip by plain forwarding (got: $got)" ;;
+		esac
+	done
 }
 
 cmd_up() {
 	local c run
 	[ "$(id -u)" = 0 ] || die "must run as root (network namespaces)"
+	[ "$RELAYS" != bad ] || die "TOPO_RELAYS must be 3 or 4, not '$TOPO_RELAYS'"
 	for c in ip ss dnsmasq nginx curl sha256sum; do
 		command -v "$c" >/dev/null || die "$c is not installed (make deps)"
 	done
@@ -575,7 +693,7 @@ cmd_up() {
 			TOPO_ID=$$x$RANDOM
 		done
 	fi
-	for c in $ROLES; do
+	for c in $ALL_ROLES; do
 		! ns_exists "$(nsname "$c")" ||
 			die "namespace $(nsname "$c") exists already: another run with TOPO_ID=$TOPO_ID is up"
 	done

@@ -9,6 +9,9 @@
 #   192.0.2.1  .2 .5   .6 .9  .10 .13   .14   dnsmasq 203.0.113.53, 2001:db8:ffff::53
 #              exitd   exitd  exitd           nginx   203.0.113.80, 2001:db8:ffff::80
 #              :9001   :9001  :9001 (exit)
+#                       │ .17
+#                       │ .18  r4, exitd :9001 (exit): only with TOPO_RELAYS=4,
+#                       r4     where every relay may be any hop and r3, r4 exit
 #
 # The topology itself is netns-scripts/topo.sh (read its header). A test:
 #
@@ -21,7 +24,8 @@
 #   t_summary                   # "N passed, N failed"; non-zero on failures
 #
 # Helpers:
-#   n_client|n_r1|n_r2|n_r3|n_inet CMD...   run CMD in that namespace
+#   n_client|n_r1|n_r2|n_r3|n_r4|n_inet CMD...
+#                                           run CMD in that namespace (n_r4: TOPO_RELAYS=4)
 #   topo_up [RUN_DIR] / topo_down           (topo_down is idempotent)
 #   topo_need_exitd                         skip the whole test when exitd is not built
 #   t_ok DESC, t_fail DESC [DETAIL...], t_skip DESC REASON
@@ -34,7 +38,8 @@
 # Variables from $RUN/env after topo_up: RUN, TOPO_ID, NS_CLIENT NS_R1 NS_R2
 # NS_R3 NS_INET, CLIENT_IP(6), R1_ADDR R1_PIN R1_PID (same for R2, R3),
 # HAVE_EXITD, EXITD, DNS_IP(6), WEB_IP(6), WEB_NAME, WEB_MARKER, MAIL_IP,
-# BIG_MB, BIG_SHA256, DNS_PID, WEB_PID.
+# BIG_MB, BIG_SHA256, DNS_PID, WEB_PID, RELAYS (3 or 4), EXITS ("r3" or
+# "r3 r4"); with TOPO_RELAYS=4 also NS_R4, R4_IP, R4_ADDR, R4_PIN, R4_PID.
 # Set V=1 to print each namespace command before it runs.
 
 TOPO_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -57,6 +62,7 @@ n_client() { pretty client "$*"; ip netns exec "$NS_CLIENT" "$@"; }
 n_r1() { pretty r1 "$*"; ip netns exec "$NS_R1" "$@"; }
 n_r2() { pretty r2 "$*"; ip netns exec "$NS_R2" "$@"; }
 n_r3() { pretty r3 "$*"; ip netns exec "$NS_R3" "$@"; }
+n_r4() { pretty r4 "$*"; ip netns exec "${NS_R4:?no r4 in this topology (TOPO_RELAYS=4)}" "$@"; }
 n_inet() { pretty inet "$*"; ip netns exec "$NS_INET" "$@"; }
 
 # topo.sh up runs in the background so that a signal arriving while it
@@ -95,7 +101,7 @@ topo_down() {
 	[ -n "$run" ] || return 0
 	TOPO_RUN=
 	if [ "$T_FAIL" -gt 0 ]; then
-		for f in "$run"/r1.log "$run"/r2.log "$run"/r3.log "$run"/nginx/error.log \
+		for f in "$run"/r1.log "$run"/r2.log "$run"/r3.log "$run"/r4.log "$run"/nginx/error.log \
 			"$run"/dnsmasq.stderr; do
 			[ -s "$f" ] || continue
 			echo "# --- last lines of $f"
