@@ -796,6 +796,20 @@ circuit_free(struct circuit *c)
 	really_free(c);
 }
 
+void
+circuit_set_cbs(struct circuit *c, const struct circuit_cbs *cbs, void *arg)
+{
+	c->cbs = *cbs;
+	c->arg = arg;
+}
+
+const struct circuit_hop *
+circuit_hops(const struct circuit *c, size_t *n)
+{
+	*n = c->n;
+	return c->hops;
+}
+
 int
 circuit_request(struct circuit *c, const struct socks5_req *req, const void *early,
 		size_t early_len)

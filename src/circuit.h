@@ -92,6 +92,10 @@ struct circuit *circuit_new(struct ev *ev, SSL_CTX *ctx, const struct circuit_ho
  * layer, then FIN); abortive (RST) otherwise. NULL is a no-op.
  */
 void circuit_free(struct circuit *c);
+/* Hands the circuit to a new owner (a pool giving a ready circuit to a stream). */
+void circuit_set_cbs(struct circuit *c, const struct circuit_cbs *cbs, void *arg);
+/* The hops it was built through (n of them). */
+const struct circuit_hop *circuit_hops(const struct circuit *c, size_t *n);
 
 /*
  * Queues the request with up to CIRCUIT_MAX_EARLY application bytes (may
