@@ -1,0 +1,435 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The pool: see pool.h. Circuits live in one list with a state of their
+ * own (building or ready); waiters in a FIFO. refill() is the only place
+ * that starts builds; it runs after every change and on a 1 s tick, which
+ * also retires circuits ready for too long.
+ */
+#include "pool.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define POOL_TICK_MS 1000
+#define POOL_DEMAND_SLOTS 10
+
+struct pc {                     /* a circuit the pool owns */
+	struct pc *prev, *next;
+	struct pool *p;
+	struct circuit *c;
+	size_t idx[CIRCUIT_MAX_HOPS];   /* relay indices, for blame */
+	size_t n;
+	bool ready;
+	uint64_t ready_ms;
+};
+
+struct pool_wait {
+	struct pool_wait *next;
+	pool_got_cb *cb;
+	void *arg;
+	uint64_t deadline_ms;
+	bool cancelled;
+	/* Set when answered; delivered from the deliver timer. */
+	struct circuit *c;
+	bool answered;
+	char err[200];
+};
+
+struct pool {
+	struct ev *ev;
+	SSL_CTX *ctx;
+	const struct tund_cfg *cfg;
+	struct paths *paths;
+	struct pc *list;
+	size_t n_ready, n_building;
+	struct pool_wait *wait_head, *wait_tail;
+	size_t n_waiting;
+	struct ev_timer tick, deliver;
+	uint64_t retry_at_ms;           /* fixed path in back-off: no builds before */
+	/* Takes per second over the last POOL_DEMAND_SLOTS seconds. */
+	uint32_t demand[POOL_DEMAND_SLOTS];
+	uint64_t demand_sec;
+	size_t target;                  /* ready circuits wanted, as of the last refill */
+	uint64_t built, failed, taken;
+	char last_err[200];
+};
+
+size_t
+pool_target(size_t floor, size_t max, size_t recent_takes)
+{
+	size_t t = recent_takes > floor ? recent_takes : floor;
+
+	return t > max ? max : t;
+}
+
+static void refill(struct pool *p);
+
+static void
+demand_roll(struct pool *p)
+{
+	uint64_t sec = ev_now_ms(p->ev) / 1000;
+
+	if (sec - p->demand_sec >= POOL_DEMAND_SLOTS) {
+		memset(p->demand, 0, sizeof(p->demand));
+	} else {
+		for (uint64_t s = p->demand_sec + 1; s <= sec; s++) {
+			p->demand[s % POOL_DEMAND_SLOTS] = 0;
+		}
+	}
+	p->demand_sec = sec;
+}
+
+static size_t
+recent_takes(struct pool *p)
+{
+	size_t n = 0;
+
+	demand_roll(p);
+	for (size_t i = 0; i < POOL_DEMAND_SLOTS; i++) {
+		n += p->demand[i];
+	}
+	return n;
+}
+
+static void
+unlink_pc(struct pool *p, struct pc *pc)
+{
+	if (pc->prev) {
+		pc->prev->next = pc->next;
+	} else {
+		p->list = pc->next;
+	}
+	if (pc->next) {
+		pc->next->prev = pc->prev;
+	}
+	if (pc->ready) {
+		p->n_ready--;
+	} else {
+		p->n_building--;
+	}
+}
+
+/* Answers a waiter; the callback runs from the deliver timer, not from here. */
+static void
+answer(struct pool *p, struct pool_wait *w, struct circuit *c, const char *err)
+{
+	w->answered = true;
+	w->c = c;
+	snprintf(w->err, sizeof(w->err), "%s", err ? err : "");
+	ev_timer_set(p->ev, &p->deliver, 0);
+}
+
+static struct pool_wait *
+first_waiting(struct pool *p)
+{
+	for (struct pool_wait *w = p->wait_head; w; w = w->next) {
+		if (!w->answered && !w->cancelled) {
+			return w;
+		}
+	}
+	return NULL;
+}
+
+/* A ready circuit goes to the first waiter, if any. Returns true if taken. */
+static bool
+hand_over(struct pool *p, struct pc *pc)
+{
+	struct pool_wait *w = first_waiting(p);
+
+	if (w == NULL) {
+		return false;
+	}
+	unlink_pc(p, pc);
+	circuit_set_cbs(pc->c, &(struct circuit_cbs){ 0 }, NULL);
+	answer(p, w, pc->c, NULL);
+	free(pc);
+	p->taken++;
+	return true;
+}
+
+static void
+on_ready(struct circuit *c, void *arg)
+{
+	struct pc *pc = arg;
+	struct pool *p = pc->p;
+
+	for (size_t i = 0; i < pc->n; i++) {
+		paths_ok(p->paths, pc->idx[i]);
+	}
+	p->built++;
+	p->n_building--;
+	pc->ready = true;
+	pc->ready_ms = ev_now_ms(p->ev);
+	p->n_ready++;
+	hand_over(p, pc);
+	refill(p);
+}
+
+static void
+on_dead(struct circuit *c, void *arg)
+{
+	struct pc *pc = arg;
+	struct pool *p = pc->p;
+	size_t hop = circuit_hop_index(c);
+	const char *why = circuit_error(c);
+
+	if (!pc->ready) {
+		/* A build failed: blame the hop it names, and keep the reason. */
+		p->failed++;
+		if (hop < pc->n) {
+			paths_failed(p->paths, pc->idx[hop], ev_now_ms(p->ev), why);
+		}
+		snprintf(p->last_err, sizeof(p->last_err), "%s", why);
+		log_warnx("circuit build failed: %s", why);
+	} else {
+		log_debug("%s: a ready circuit closed: %s", __func__, why);
+	}
+	unlink_pc(p, pc);
+	circuit_free(c);
+	free(pc);
+	refill(p);
+}
+
+static const struct circuit_cbs pool_cbs = {
+	.ready = on_ready,
+	.dead = on_dead,
+};
+
+static bool
+start_build(struct pool *p)
+{
+	struct circuit_hop hops[CIRCUIT_MAX_HOPS];
+	uint64_t retry_ms;
+	struct pc *pc;
+	int r;
+
+	pc = calloc(1, sizeof(*pc));
+	if (pc == NULL) {
+		return false;
+	}
+	r = paths_choose(p->paths, ev_now_ms(p->ev), pc->idx, &pc->n, &retry_ms);
+	if (r < 0) {
+		if (r == -EAGAIN) {
+			p->retry_at_ms = ev_now_ms(p->ev) + retry_ms;
+		}
+		free(pc);
+		return false;
+	}
+	for (size_t i = 0; i < pc->n; i++) {
+		const struct tund_relay *rl = &p->cfg->relays[pc->idx[i]];
+
+		memset(&hops[i], 0, sizeof(hops[i]));
+		snprintf(hops[i].name, sizeof(hops[i].name), "%s", rl->name);
+		hops[i].addr = rl->addr;
+		hops[i].port = rl->port;
+		memcpy(hops[i].pin, rl->pin, TLS_PIN_LEN);
+	}
+	pc->p = p;
+	pc->c = circuit_new(p->ev, p->ctx, hops, pc->n, p->cfg->build_timeout_ms, 0, &pool_cbs, pc);
+	if (pc->c == NULL) {
+		free(pc);
+		return false;
+	}
+	pc->next = p->list;
+	if (p->list) {
+		p->list->prev = pc;
+	}
+	p->list = pc;
+	p->n_building++;
+	return true;
+}
+
+static void
+refill(struct pool *p)
+{
+	size_t unanswered = 0, want;
+
+	for (struct pool_wait *w = p->wait_head; w; w = w->next) {
+		unanswered += !w->answered && !w->cancelled;
+	}
+	p->target = pool_target(p->cfg->pool, p->cfg->pool_max, recent_takes(p));
+	want = p->target + unanswered;
+
+	if (ev_now_ms(p->ev) < p->retry_at_ms) {
+		return;
+	}
+	while (p->n_ready + p->n_building < want && p->n_building < POOL_MAX_BUILDING) {
+		if (!start_build(p)) {
+			break;
+		}
+	}
+}
+
+static void
+on_deliver(struct ev *ev, void *arg)
+{
+	struct pool *p = arg;
+	struct pool_wait **pp = &p->wait_head, *prev = NULL;
+
+	while (*pp) {
+		struct pool_wait *w = *pp;
+
+		if (!w->answered && !w->cancelled) {
+			prev = w;
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		if (p->wait_tail == w) {
+			p->wait_tail = prev;
+		}
+		p->n_waiting--;
+		if (w->cancelled) {
+			circuit_free(w->c);
+		} else {
+			w->cb(w->arg, w->c, w->c ? NULL : w->err);
+		}
+		free(w);
+	}
+}
+
+static void
+on_tick(struct ev *ev, void *arg)
+{
+	struct pool *p = arg;
+	uint64_t now = ev_now_ms(ev);
+
+	/* Retire circuits ready for too long: the relays would cut them soon. */
+	for (struct pc *pc = p->list, *next; pc; pc = next) {
+		next = pc->next;
+		if (pc->ready && now - pc->ready_ms >= p->cfg->pool_idle_ms) {
+			unlink_pc(p, pc);
+			circuit_free(pc->c);
+			free(pc);
+		}
+	}
+	/* Waiters past their deadline get the last failure. */
+	for (struct pool_wait *w = p->wait_head; w; w = w->next) {
+		if (!w->answered && !w->cancelled && now >= w->deadline_ms) {
+			answer(p, w, NULL, p->last_err[0] ? p->last_err : "no circuit in time");
+		}
+	}
+	refill(p);
+	ev_timer_set(ev, &p->tick, POOL_TICK_MS);
+}
+
+struct pool *
+pool_new(struct ev *ev, SSL_CTX *ctx, const struct tund_cfg *cfg, struct paths *paths)
+{
+	struct pool *p = calloc(1, sizeof(*p));
+
+	if (p == NULL) {
+		return NULL;
+	}
+	p->ev = ev;
+	p->ctx = ctx;
+	p->cfg = cfg;
+	p->paths = paths;
+	p->demand_sec = ev_now_ms(ev) / 1000;
+	ev_timer_init(&p->tick, on_tick, p);
+	ev_timer_init(&p->deliver, on_deliver, p);
+	ev_timer_set(ev, &p->tick, POOL_TICK_MS);
+	refill(p);
+	return p;
+}
+
+static void
+close_all(struct pool *p, bool ready_only)
+{
+	for (struct pc *pc = p->list, *next; pc; pc = next) {
+		next = pc->next;
+		if (!ready_only || pc->ready) {
+			unlink_pc(p, pc);
+			circuit_free(pc->c);
+			free(pc);
+		}
+	}
+}
+
+void
+pool_free(struct pool *p)
+{
+	if (p == NULL) {
+		return;
+	}
+	close_all(p, false);
+	ev_timer_del(p->ev, &p->tick);
+	ev_timer_del(p->ev, &p->deliver);
+	while (p->wait_head) {
+		struct pool_wait *w = p->wait_head;
+
+		p->wait_head = w->next;
+		circuit_free(w->c);
+		free(w);
+	}
+	free(p);
+}
+
+struct pool_wait *
+pool_get(struct pool *p, pool_got_cb *cb, void *arg)
+{
+	struct pool_wait *w = calloc(1, sizeof(*w));
+
+	if (w == NULL) {
+		return NULL;
+	}
+	w->cb = cb;
+	w->arg = arg;
+	w->deadline_ms = ev_now_ms(p->ev) + 2 * p->cfg->build_timeout_ms;
+	if (p->wait_tail) {
+		p->wait_tail->next = w;
+	} else {
+		p->wait_head = w;
+	}
+	p->wait_tail = w;
+	p->n_waiting++;
+	demand_roll(p);
+	p->demand[p->demand_sec % POOL_DEMAND_SLOTS]++;
+	for (struct pc *pc = p->list; pc; pc = pc->next) {
+		if (pc->ready) {
+			hand_over(p, pc);
+			break;
+		}
+	}
+	refill(p);
+	return w;
+}
+
+void
+pool_cancel(struct pool *p, struct pool_wait *w)
+{
+	if (w == NULL) {
+		return;
+	}
+	w->cancelled = true;
+	ev_timer_set(p->ev, &p->deliver, 0);
+}
+
+void
+pool_flush(struct pool *p)
+{
+	close_all(p, false);
+	p->retry_at_ms = 0;
+	refill(p);
+}
+
+void
+pool_stats(const struct pool *p, struct pool_stats *st)
+{
+	size_t n = 0;
+
+	for (const struct pool_wait *w = p->wait_head; w; w = w->next) {
+		n += !w->answered && !w->cancelled;
+	}
+	st->ready = p->n_ready;
+	st->building = p->n_building;
+	st->waiting = n;
+	st->target = p->target;
+	st->built = p->built;
+	st->failed = p->failed;
+	st->taken = p->taken;
+}

@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Streams: see stream.h. pump() moves what it can in both directions
+ * until nothing changes, then sets interest: the local fds join the loop
+ * only for what they wait for, the circuit reads only while rx is empty.
+ */
+#include "stream.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define STREAM_BUF 65536
+
+struct stream {
+	struct ev *ev;
+	struct circuit *c;
+	struct stream_opts o;
+	bool sock;                      /* in_fd == out_fd */
+	bool in_polled, out_polled;     /* false: never blocks, never polled */
+	uint8_t tx[STREAM_BUF];         /* local -> circuit */
+	size_t tx_len;
+	uint8_t rx[STREAM_BUF];         /* circuit -> local */
+	size_t rx_off, rx_len;
+	bool in_eof, shut_sent, out_blocked, out_shut;
+	uint64_t up, down;
+	struct ev_timer idle;
+	uint64_t last_ms;
+	stream_end_cb *cb;
+	void *arg;
+	bool ended;
+	int busy;
+	bool zombie;
+};
+
+static void pump(struct stream *s);
+
+static void
+end(struct stream *s, int err, const char *why)
+{
+	if (s->ended) {
+		return;
+	}
+	s->ended = true;
+	ev_timer_del(s->ev, &s->idle);
+	if (s->in_polled) {
+		ev_fd_del(s->ev, s->o.in_fd);
+		s->in_polled = false;
+	}
+	if (s->out_polled && !s->sock) {
+		ev_fd_del(s->ev, s->o.out_fd);
+	}
+	s->out_polled = false;
+	if (err && s->sock) {
+		/* The local application learns of an abortive end as a reset. */
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+		setsockopt(s->o.in_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	s->cb(s, err, why, s->arg);
+}
+
+static void
+on_local(struct ev *ev, int fd, unsigned int events, void *arg)
+{
+	struct stream *s = arg;
+
+	if (events == EV_ERR) {
+		/* Nothing asked for, and the socket failed: the application reset it. */
+		s->busy++;
+		end(s, ECONNRESET, "local connection reset");
+		s->busy--;
+		if (s->zombie) {
+			stream_free(s);
+		}
+		return;
+	}
+	pump(s);
+}
+
+static void
+on_circuit(struct circuit *c, void *arg)
+{
+	pump(arg);
+}
+
+static void
+on_dead(struct circuit *c, void *arg)
+{
+	struct stream *s = arg;
+
+	s->busy++;
+	end(s, EPIPE, circuit_error(c));
+	s->busy--;
+	if (s->zombie) {
+		stream_free(s);
+	}
+}
+
+static const struct circuit_cbs stream_cbs = {
+	.readable = on_circuit,
+	.writable = on_circuit,
+	.dead = on_dead,
+};
+
+static void
+on_idle(struct ev *ev, void *arg)
+{
+	struct stream *s = arg;
+	uint64_t now = ev_now_ms(ev);
+
+	if (now < s->last_ms + s->o.idle_ms) {
+		ev_timer_set(ev, &s->idle, s->last_ms + s->o.idle_ms - now);
+		return;
+	}
+	s->busy++;
+	end(s, ETIMEDOUT, "idle timeout");
+	s->busy--;
+	if (s->zombie) {
+		stream_free(s);
+	}
+}
+
+static bool
+poll_fd(struct stream *s, int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl >= 0) {
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	}
+	return ev_fd_add(s->ev, fd, 0, on_local, s) == 0;
+}
+
+static void
+set_interest(struct stream *s)
+{
+	unsigned int m_in = (!s->in_eof && s->tx_len < sizeof(s->tx)) ? EV_RD : 0;
+	unsigned int m_out = s->out_blocked ? EV_WR : 0;
+
+	if (s->sock) {
+		if (s->in_polled) {
+			ev_fd_mod(s->ev, s->o.in_fd, m_in | m_out);
+		}
+		return;
+	}
+	if (s->in_polled) {
+		ev_fd_mod(s->ev, s->o.in_fd, m_in);
+	}
+	if (s->out_polled) {
+		ev_fd_mod(s->ev, s->o.out_fd, m_out);
+	}
+}
+
+/* One pass of each direction; returns true if anything moved. */
+static bool
+step(struct stream *s, int *err, const char **why)
+{
+	bool moved = false;
+
+	/* local -> tx */
+	if (!s->in_eof && s->tx_len < sizeof(s->tx)) {
+		ssize_t n = s->sock ? recv(s->o.in_fd, s->tx + s->tx_len, sizeof(s->tx) - s->tx_len, 0)
+				    : read(s->o.in_fd, s->tx + s->tx_len, sizeof(s->tx) - s->tx_len);
+
+		if (n > 0) {
+			s->tx_len += (size_t)n;
+			moved = true;
+		} else if (n == 0) {
+			s->in_eof = true;
+			moved = true;
+		} else if (errno != EAGAIN && errno != EINTR) {
+			*err = errno;
+			*why = "local connection reset";
+			return false;
+		}
+	}
+	/* tx -> circuit: a blocked write is retried with the same bytes first. */
+	if (s->tx_len > 0) {
+		ssize_t n = circuit_write(s->c, s->tx, s->tx_len);
+
+		if (n > 0) {
+			memmove(s->tx, s->tx + n, s->tx_len - (size_t)n);
+			s->tx_len -= (size_t)n;
+			s->up += (uint64_t)n;
+			moved = true;
+		} else if (n != -EAGAIN) {
+			*err = EPIPE;
+			*why = circuit_error(s->c);
+			return false;
+		}
+	}
+	if (s->in_eof && s->tx_len == 0 && !s->shut_sent && !s->o.no_halfclose) {
+		int r = circuit_shutdown(s->c);
+
+		if (r == 0) {
+			s->shut_sent = true;
+			moved = true;
+		} else if (r != -EAGAIN) {
+			*err = EPIPE;
+			*why = circuit_error(s->c);
+			return false;
+		}
+	}
+	/* circuit -> rx */
+	if (s->rx_len == 0 && !circuit_peer_eof(s->c)) {
+		ssize_t n = circuit_read(s->c, s->rx, sizeof(s->rx));
+
+		if (n > 0) {
+			s->rx_off = 0;
+			s->rx_len = (size_t)n;
+			moved = true;
+		} else if (n == 0) {
+			moved = true;
+		} else if (n != -EAGAIN) {
+			*err = EPIPE;
+			*why = circuit_error(s->c);
+			return false;
+		}
+	}
+	/* rx -> local */
+	if (s->rx_len > 0) {
+		ssize_t n = s->sock ? send(s->o.out_fd, s->rx + s->rx_off, s->rx_len, MSG_NOSIGNAL)
+				    : write(s->o.out_fd, s->rx + s->rx_off, s->rx_len);
+
+		if (n > 0) {
+			s->rx_off += (size_t)n;
+			s->rx_len -= (size_t)n;
+			s->down += (uint64_t)n;
+			s->out_blocked = false;
+			moved = true;
+		} else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			s->out_blocked = true;
+		} else {
+			*err = n < 0 ? errno : EPIPE;
+			*why = "local reader gone";
+			return false;
+		}
+	}
+	/* The exit's end of data, all delivered: FIN to the application. */
+	if (circuit_peer_eof(s->c) && s->rx_len == 0 && s->sock && !s->out_shut) {
+		shutdown(s->o.out_fd, SHUT_WR);
+		s->out_shut = true;
+	}
+	return moved;
+}
+
+static void
+pump(struct stream *s)
+{
+	int err = 0;
+	const char *why = NULL;
+	bool moved;
+
+	if (s->ended) {
+		return;
+	}
+	s->busy++;
+	do {
+		moved = step(s, &err, &why);
+		if (moved) {
+			s->last_ms = ev_now_ms(s->ev);
+		}
+	} while (moved && err == 0);
+	if (err) {
+		end(s, err, why ? why : "stream broken");
+	} else if (circuit_peer_eof(s->c) && s->rx_len == 0 &&
+		   (s->shut_sent || s->o.no_halfclose || !s->sock)) {
+		/* Done both ways (or, for tools, when the exit is done). */
+		end(s, 0, "done");
+	} else {
+		circuit_set_reading(s->c, s->rx_len == 0);
+		set_interest(s);
+	}
+	s->busy--;
+	if (s->zombie) {
+		stream_free(s);
+	}
+}
+
+struct stream *
+stream_new(struct ev *ev, struct circuit *c, const struct stream_opts *o, stream_end_cb *cb,
+	   void *arg)
+{
+	struct stream *s = calloc(1, sizeof(*s));
+
+	if (s == NULL) {
+		return NULL;
+	}
+	s->ev = ev;
+	s->c = c;
+	s->o = *o;
+	s->cb = cb;
+	s->arg = arg;
+	s->sock = o->in_fd == o->out_fd;
+	s->last_ms = ev_now_ms(ev);
+	ev_timer_init(&s->idle, on_idle, s);
+	s->in_polled = poll_fd(s, o->in_fd);
+	s->out_polled = s->sock ? s->in_polled : poll_fd(s, o->out_fd);
+	if (o->idle_ms) {
+		ev_timer_set(ev, &s->idle, o->idle_ms);
+	}
+	circuit_set_cbs(c, &stream_cbs, s);
+	pump(s);
+	return s;
+}
+
+void
+stream_free(struct stream *s)
+{
+	if (s == NULL) {
+		return;
+	}
+	if (s->busy > 0) {
+		s->zombie = true;
+		return;
+	}
+	ev_timer_del(s->ev, &s->idle);
+	if (s->in_polled) {
+		ev_fd_del(s->ev, s->o.in_fd);
+	}
+	if (s->out_polled && !s->sock) {
+		ev_fd_del(s->ev, s->o.out_fd);
+	}
+	circuit_free(s->c);
+	if (s->o.own_fds) {
+		close(s->o.in_fd);
+		if (!s->sock) {
+			close(s->o.out_fd);
+		}
+	}
+	free(s);
+}
+
+uint64_t
+stream_bytes_up(const struct stream *s)
+{
+	return s->up;
+}
+
+uint64_t
+stream_bytes_down(const struct stream *s)
+{
+	return s->down;
+}
