@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 #
 # One top-level GNU Makefile, out-of-tree objects under build/.
-#   make            build/exitd and the test tool build/chain
+#   make            build/exitd, build/tund and the test tool build/chain
 #   make test       unit tests, then the network-namespace tests (root)
 #   make unit       unit tests only
 #   make asan       unit tests under AddressSanitizer and UBSan (build/san/)
@@ -39,16 +39,18 @@ endif
 
 COMMON_SRCS := $(wildcard src/*.c)
 EXITD_SRCS  := $(filter-out exitd/main.c,$(wildcard exitd/*.c))
+TUND_SRCS   := $(filter-out tund/main.c,$(wildcard tund/*.c))
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(B)/obj/%.o)
 EXITD_OBJS  := $(EXITD_SRCS:%.c=$(B)/obj/%.o)
-LIB_OBJS    := $(COMMON_OBJS) $(EXITD_OBJS)
+TUND_OBJS   := $(TUND_SRCS:%.c=$(B)/obj/%.o)
+LIB_OBJS    := $(COMMON_OBJS) $(EXITD_OBJS) $(TUND_OBJS)
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES  := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
 FUZZ_SECS   ?= 20
 
-all: $(B)/exitd $(B)/chain
+all: $(B)/exitd $(B)/tund $(B)/chain
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -56,6 +58,10 @@ $(B)/obj/%.o: %.c
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/exitd: $(B)/obj/exitd/main.o $(LIB_OBJS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/tund: $(B)/obj/tund/main.o $(LIB_OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -85,9 +91,9 @@ test: unit netns-test
 FUZZ_B    := build/fuzz
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -Isrc -O1 -g -fsanitize=fuzzer,address,undefined \
               -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION $(PKG_CFLAGS)
-FUZZ_LIBSRCS := $(COMMON_SRCS) $(EXITD_SRCS)
+FUZZ_LIBSRCS := $(COMMON_SRCS) $(EXITD_SRCS) $(TUND_SRCS)
 
-$(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIBSRCS) $(wildcard src/*.h exitd/*.h)
+$(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIBSRCS) $(wildcard src/*.h exitd/*.h tund/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $@"
 	$(Q)clang $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIBSRCS) $(PKG_LIBS)

@@ -1,0 +1,419 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The SOCKS5 entrance: see socks_in.h.
+ *
+ *   GREET/REQUEST (reading) -> WAIT (a circuit, then the exit's reply)
+ *     -> STREAM (stream.c carries it) or DONE after a lookup or a refusal
+ *
+ * The method choice is sent as soon as the greeting is parsed, unless the
+ * request already came with it; then it rides with the reply.
+ */
+#include "socks_in.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "socks5.h"
+#include "stream.h"
+
+#define IN_CAP (SOCKS5_MAX_GREETING + SOCKS5_MAX_MSG + CIRCUIT_MAX_EARLY)
+/* A client that never completes its request is reclaimed after this. */
+#define REQUEST_TIMEOUT_MS 10000
+
+enum cstate {
+	C_READING,
+	C_WAIT,
+	C_STREAM,
+};
+
+struct client {
+	struct client *prev, *next;
+	struct socks_in *s;
+	int fd;
+	enum cstate state;
+	uint8_t in[IN_CAP];
+	size_t in_len;
+	bool greeted;           /* method choice already sent */
+	struct socks5_req req;
+	size_t early_off;
+	struct pool_wait *wait;
+	struct circuit *c;
+	struct stream *stream;
+	struct ev_timer timer;
+};
+
+struct socks_in {
+	struct ev *ev;
+	const struct tund_cfg *cfg;
+	struct pool *pool;
+	int lfd;
+	struct client *clients;
+	size_t n_clients, n_streams;
+	uint64_t total, failed, bytes_up, bytes_down;
+};
+
+enum parse_res
+socks_in_parse(const uint8_t *p, size_t len, size_t *used, bool *method_ok, struct socks5_req *req,
+	       uint8_t *rep)
+{
+	size_t g, r;
+	enum parse_res pr;
+
+	*rep = SOCKS5_REP_FAIL;
+	pr = socks5_parse_greeting(p, len, &g, method_ok);
+	if (pr != PARSE_OK) {
+		return pr;
+	}
+	if (!*method_ok) {
+		*used = g;
+		return PARSE_OK;
+	}
+	pr = socks5_parse_request(p + g, len - g, &r, req, rep);
+	if (pr != PARSE_OK) {
+		return pr;
+	}
+	if (req->cmd != SOCKS5_CMD_CONNECT && req->cmd != SOCKS5_CMD_RESOLVE &&
+	    req->cmd != SOCKS5_CMD_RESOLVE_PTR) {
+		/* DNS streams are tund's own business, not an application's. */
+		*rep = SOCKS5_REP_CMD_UNSUPP;
+		return PARSE_BAD;
+	}
+	*used = g + r;
+	return PARSE_OK;
+}
+
+static void
+client_free(struct client *cl, bool abortive)
+{
+	struct socks_in *s = cl->s;
+
+	ev_timer_del(s->ev, &cl->timer);
+	pool_cancel(s->pool, cl->wait);
+	if (cl->stream) {
+		s->bytes_up += stream_bytes_up(cl->stream);
+		s->bytes_down += stream_bytes_down(cl->stream);
+		stream_free(cl->stream);        /* owns fd and circuit */
+		s->n_streams--;
+	} else {
+		circuit_free(cl->c);
+		ev_fd_del(s->ev, cl->fd);
+		if (abortive) {
+			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+			setsockopt(cl->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		}
+		close(cl->fd);
+	}
+	if (cl->prev) {
+		cl->prev->next = cl->next;
+	} else {
+		s->clients = cl->next;
+	}
+	if (cl->next) {
+		cl->next->prev = cl->prev;
+	}
+	s->n_clients--;
+	free(cl);
+}
+
+/* Small answers to a fresh socket fit its buffer; a client that cannot take 22 bytes is dropped. */
+static bool
+send_small(struct client *cl, const uint8_t *p, size_t len)
+{
+	return send(cl->fd, p, len, MSG_NOSIGNAL) == (ssize_t)len;
+}
+
+static void
+reply_and_close(struct client *cl, uint8_t rep, const struct socks5_addr *bnd)
+{
+	uint8_t msg[2 + SOCKS5_MAX_MSG];
+	size_t off = 0, len;
+
+	if (!cl->greeted) {
+		socks5_build_method(msg, sizeof(msg), &len, SOCKS5_METHOD_NOAUTH);
+		off = len;
+	}
+	if (socks5_build_reply(msg + off, sizeof(msg) - off, &len, rep, bnd) == 0) {
+		send_small(cl, msg, off + len);
+	}
+	if (rep != SOCKS5_REP_OK) {
+		cl->s->failed++;
+	}
+	cl->s->total++;
+	/* A graceful end: the application reads the reply, then EOF. */
+	shutdown(cl->fd, SHUT_WR);
+	client_free(cl, false);
+}
+
+static void
+stream_ended(struct stream *st, int err, const char *why, void *arg)
+{
+	struct client *cl = arg;
+
+	if (err) {
+		log_debug("%s: stream ended: %s", __func__, why);
+	}
+	client_free(cl, err != 0);
+}
+
+static void
+on_reply(struct circuit *c, const struct socks5_reply *rep, void *arg)
+{
+	struct client *cl = arg;
+	struct socks_in *s = cl->s;
+	uint8_t msg[2 + SOCKS5_MAX_MSG];
+	size_t off = 0, len;
+	struct stream_opts o;
+
+	if (rep->rep != SOCKS5_REP_OK || cl->req.cmd != SOCKS5_CMD_CONNECT) {
+		/* Lookups end here, and so do refusals: the code goes back unchanged. */
+		reply_and_close(cl, rep->rep, &rep->bnd);
+		return;
+	}
+	if (!cl->greeted) {
+		socks5_build_method(msg, sizeof(msg), &len, SOCKS5_METHOD_NOAUTH);
+		off = len;
+		cl->greeted = true;
+	}
+	if (socks5_build_reply(msg + off, sizeof(msg) - off, &len, rep->rep, &rep->bnd) < 0 ||
+	    !send_small(cl, msg, off + len)) {
+		client_free(cl, true);
+		return;
+	}
+	s->total++;
+	ev_timer_del(s->ev, &cl->timer);
+	ev_fd_del(s->ev, cl->fd);
+	memset(&o, 0, sizeof(o));
+	o.in_fd = o.out_fd = cl->fd;
+	o.own_fds = true;
+	o.idle_ms = s->cfg->stream_idle_ms;
+	cl->stream = stream_new(s->ev, c, &o, stream_ended, cl);
+	if (cl->stream == NULL) {
+		client_free(cl, true);
+		return;
+	}
+	cl->c = NULL;
+	cl->state = C_STREAM;
+	s->n_streams++;
+}
+
+static void
+on_circuit_dead(struct circuit *c, void *arg)
+{
+	struct client *cl = arg;
+
+	log_warnx_rl("stream failed before the exit replied: %s", circuit_error(c));
+	/* General failure: the circuit broke, the exit never answered. */
+	reply_and_close(cl, SOCKS5_REP_FAIL, NULL);
+}
+
+static const struct circuit_cbs wait_cbs = {
+	.reply = on_reply,
+	.dead = on_circuit_dead,
+};
+
+static void
+got_circuit(void *arg, struct circuit *c, const char *err)
+{
+	struct client *cl = arg;
+	size_t early = cl->in_len - cl->early_off;
+
+	cl->wait = NULL;
+	if (c == NULL) {
+		log_warnx_rl("no circuit for a stream: %s", err);
+		reply_and_close(cl, SOCKS5_REP_FAIL, NULL);
+		return;
+	}
+	cl->c = c;
+	circuit_set_cbs(c, &wait_cbs, cl);
+	if (circuit_request(c, &cl->req, cl->in + cl->early_off, early) < 0) {
+		reply_and_close(cl, SOCKS5_REP_FAIL, NULL);
+	}
+}
+
+static void
+on_client(struct ev *ev, int fd, unsigned int events, void *arg)
+{
+	struct client *cl = arg;
+	struct socks_in *s = cl->s;
+	size_t used;
+	bool method_ok;
+	uint8_t rep;
+	enum parse_res pr;
+	ssize_t n;
+
+	if (cl->state != C_READING) {
+		/* Waiting: the application gave up (closed or reset) before its reply. */
+		client_free(cl, true);
+		return;
+	}
+	n = recv(fd, cl->in + cl->in_len, sizeof(cl->in) - cl->in_len, 0);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		client_free(cl, n < 0);
+		return;
+	}
+	if (n < 0) {
+		return;
+	}
+	cl->in_len += (size_t)n;
+	pr = socks_in_parse(cl->in, cl->in_len, &used, &method_ok, &cl->req, &rep);
+	if (pr == PARSE_AGAIN) {
+		size_t g;
+		bool ok;
+
+		/* A greeting alone is answered now: that client waits for it. */
+		if (!cl->greeted && socks5_parse_greeting(cl->in, cl->in_len, &g, &ok) == PARSE_OK &&
+		    ok && cl->in_len == g) {
+			uint8_t m[2];
+			size_t mlen;
+
+			socks5_build_method(m, sizeof(m), &mlen, SOCKS5_METHOD_NOAUTH);
+			if (!send_small(cl, m, mlen)) {
+				client_free(cl, true);
+				return;
+			}
+			cl->greeted = true;
+		}
+		if (cl->in_len == sizeof(cl->in)) {
+			client_free(cl, true);
+		}
+		return;
+	}
+	if (pr == PARSE_OK && !method_ok) {
+		uint8_t m[2];
+		size_t mlen;
+
+		socks5_build_method(m, sizeof(m), &mlen, SOCKS5_METHOD_NONE);
+		send_small(cl, m, mlen);
+		client_free(cl, false);
+		return;
+	}
+	if (pr == PARSE_BAD) {
+		reply_and_close(cl, rep, NULL);
+		return;
+	}
+	cl->early_off = used;
+	cl->state = C_WAIT;
+	/* Watch only for the application's failure while we wait (EV_ERR). */
+	ev_fd_mod(ev, fd, 0);
+	cl->wait = pool_get(s->pool, got_circuit, cl);
+	if (cl->wait == NULL) {
+		reply_and_close(cl, SOCKS5_REP_FAIL, NULL);
+	}
+}
+
+static void
+on_client_timer(struct ev *ev, void *arg)
+{
+	struct client *cl = arg;
+
+	log_debug("%s: a SOCKS5 client took too long", __func__);
+	if (cl->state == C_WAIT) {
+		reply_and_close(cl, SOCKS5_REP_TIMEOUT, NULL);
+	} else {
+		client_free(cl, true);
+	}
+}
+
+static void
+on_accept(struct ev *ev, int lfd, unsigned int events, void *arg)
+{
+	struct socks_in *s = arg;
+
+	for (int i = 0; i < 64; i++) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
+		struct client *cl;
+
+		if (fd < 0) {
+			return;
+		}
+		cl = calloc(1, sizeof(*cl));
+		if (cl == NULL || ev_fd_add(ev, fd, EV_RD, on_client, cl) < 0) {
+			free(cl);
+			close(fd);
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		cl->s = s;
+		cl->fd = fd;
+		ev_timer_init(&cl->timer, on_client_timer, cl);
+		ev_timer_set(ev, &cl->timer, REQUEST_TIMEOUT_MS + 2 * s->cfg->build_timeout_ms);
+		cl->next = s->clients;
+		if (s->clients) {
+			s->clients->prev = cl;
+		}
+		s->clients = cl;
+		s->n_clients++;
+	}
+}
+
+struct socks_in *
+socks_in_new(struct ev *ev, const struct tund_cfg *cfg, struct pool *pool, char *err,
+	     size_t errlen)
+{
+	struct socks_in *s = calloc(1, sizeof(*s));
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char abuf[ADDR_STRLEN];
+	int one = 1;
+
+	if (s == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->ev = ev;
+	s->cfg = cfg;
+	s->pool = pool;
+	sl = addr_to_sockaddr(&cfg->socks, cfg->socks_port, &ss);
+	s->lfd = socket(cfg->socks.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->lfd < 0 || setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(s->lfd, (struct sockaddr *)&ss, sl) < 0 || listen(s->lfd, 1024) < 0 ||
+	    ev_fd_add(ev, s->lfd, EV_RD, on_accept, s) < 0) {
+		snprintf(err, errlen, "socks %s: %s",
+			 addr_port_fmt(&cfg->socks, cfg->socks_port, abuf, sizeof(abuf)), strerror(errno));
+		if (s->lfd >= 0) {
+			close(s->lfd);
+		}
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+socks_in_free(struct socks_in *s)
+{
+	if (s == NULL) {
+		return;
+	}
+	while (s->clients) {
+		client_free(s->clients, true);
+	}
+	ev_fd_del(s->ev, s->lfd);
+	close(s->lfd);
+	free(s);
+}
+
+void
+socks_in_stats(const struct socks_in *s, struct socks_in_stats *st)
+{
+	st->open = s->n_clients;
+	st->streams = s->n_streams;
+	st->total = s->total;
+	st->failed = s->failed;
+	st->bytes_up = s->bytes_up;
+	st->bytes_down = s->bytes_down;
+	for (const struct client *cl = s->clients; cl; cl = cl->next) {
+		if (cl->stream) {
+			st->bytes_up += stream_bytes_up(cl->stream);
+			st->bytes_down += stream_bytes_down(cl->stream);
+		}
+	}
+}
