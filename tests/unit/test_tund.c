@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests for tund's pure parts: the configuration (tund/cfg.c), path
+ * choice and back-off (tund/path.c), the pool's target (tund/pool.c) and
+ * the SOCKS5 entrance's parser (tund/socks_in.c).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../tund/cfg.h"
+#include "../../tund/path.h"
+#include "../../tund/pool.h"
+#include "../../tund/socks_in.h"
+
+#define PIN "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+
+static char msgs[4096];
+
+static void
+sink(void *arg, const char *msg)
+{
+	strncat(msgs, msg, sizeof(msgs) - strlen(msgs) - 2);
+	strcat(msgs, "\n");
+}
+
+/* Feeds lines to a fresh config; returns the error count. */
+static unsigned int
+load(struct tund_cfg *cfg, const char *const *lines, size_t n)
+{
+	struct conf c;
+
+	msgs[0] = '\0';
+	tund_cfg_init(cfg);
+	conf_init(&c, "t.conf");
+	c.sink = sink;
+	for (size_t i = 0; i < n; i++) {
+		char buf[CONF_MAX_LINE + 1], *argv[CONF_MAX_ARGS];
+		int argc;
+
+		snprintf(buf, sizeof(buf), "%s", lines[i]);
+		c.line = (unsigned int)i + 1;
+		argc = conf_split(&c, buf, strlen(buf), argv);
+		if (argc > 0) {
+			tund_cfg_line(&c, argc, argv, cfg);
+		}
+	}
+	tund_cfg_finish(&c, cfg);
+	return c.errors;
+}
+
+#define LOAD(cfg, ...) load(cfg, (const char *const[]){ __VA_ARGS__ }, \
+			    sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *))
+
+static void
+test_cfg_good(void **state)
+{
+	struct tund_cfg cfg;
+
+	assert_int_equal(LOAD(&cfg, "relay r1 192.0.2.2:9001 " PIN, "relay r2 [2001:db8::6]:9001 " PIN,
+			      "relay r3 192.0.2.10:9001 " PIN " exit", "path r1 r2 r3 # fixed",
+			      "pool 2", "socks 127.0.0.1:1080", "control /tmp/x.sock", "log debug"),
+			 0);
+	assert_int_equal(cfg.n_relays, 3);
+	assert_int_equal(cfg.n_path, 3);
+	assert_int_equal(cfg.path[2], 2);
+	assert_true(cfg.relays[2].exit);
+	assert_int_equal(cfg.pool, 2);
+	assert_int_equal(cfg.relays[1].addr.family, AF_INET6);
+	assert_string_equal(cfg.control, "/tmp/x.sock");
+}
+
+static void
+test_cfg_bad(void **state)
+{
+	struct tund_cfg cfg;
+
+	/* The last hop of a path must be an exit; the entrance must be loopback. */
+	assert_int_equal(LOAD(&cfg, "relay r1 192.0.2.2:9001 " PIN, "path r1",
+			      "socks 192.0.2.1:1080"), 2);
+	assert_non_null(strstr(msgs, "not flagged exit"));
+	assert_non_null(strstr(msgs, "loopback"));
+	/* Each bad line is named by its number. */
+	assert_int_equal(LOAD(&cfg, "relay r1 192.0.2.2 " PIN, "relay r1 192.0.2.2:9001 sha256:zz",
+			      "relay r2 192.0.2.3:9001 " PIN " middle", "hops 0", "frob 1",
+			      "relay r3 192.0.2.4:9001 " PIN " exit", "relay r3 192.0.2.5:9001 " PIN,
+			      "hops 2", "socks 127.0.0.1:1080"),
+			 7);
+	assert_non_null(strstr(msgs, "t.conf:1:"));
+	assert_non_null(strstr(msgs, "t.conf:2:"));
+	assert_non_null(strstr(msgs, "t.conf:3:"));
+	assert_non_null(strstr(msgs, "t.conf:4:"));
+	assert_non_null(strstr(msgs, "t.conf:5: unknown keyword"));
+	assert_non_null(strstr(msgs, "t.conf:7:"));
+	assert_non_null(strstr(msgs, "t.conf: hops 2: only 1 relays"));   /* whole-file check */
+	/* Neither path nor hops; both; a path through an unknown relay, twice. */
+	assert_int_equal(LOAD(&cfg, "relay r3 192.0.2.4:9001 " PIN " exit", "socks 127.0.0.1:1"), 1);
+	assert_int_equal(LOAD(&cfg, "relay r3 192.0.2.4:9001 " PIN " exit", "path r3", "hops 1",
+			      "socks 127.0.0.1:1"), 1);
+	assert_int_equal(LOAD(&cfg, "relay r3 192.0.2.4:9001 " PIN " exit", "path r9 r3 r3",
+			      "socks 127.0.0.1:1"), 2);
+	/* The TUN keywords are refused plainly, not silently ignored. */
+	assert_int_equal(LOAD(&cfg, "relay r3 192.0.2.4:9001 " PIN " exit", "hops 1", "tun tun0",
+			      "socks 127.0.0.1:1"), 1);
+	assert_non_null(strstr(msgs, "not built yet"));
+}
+
+static void
+four_relays(struct tund_cfg *cfg)
+{
+	assert_int_equal(LOAD(cfg, "relay a 192.0.2.1:1 " PIN, "relay b 192.0.2.2:1 " PIN,
+			      "relay c 192.0.2.3:1 " PIN " exit", "relay d 192.0.2.4:1 " PIN " exit",
+			      "hops 3", "socks 127.0.0.1:1"),
+			 0);
+}
+
+static void
+test_path_random(void **state)
+{
+	struct tund_cfg cfg;
+	struct paths p;
+	size_t idx[CIRCUIT_MAX_HOPS], n, seen_exit[4] = { 0 }, seen_first[4] = { 0 };
+	uint64_t retry;
+
+	four_relays(&cfg);
+	paths_init(&p, &cfg, 12345);
+	for (int round = 0; round < 400; round++) {
+		assert_int_equal(paths_choose(&p, 1000, idx, &n, &retry), 0);
+		assert_int_equal(n, 3);
+		assert_true(cfg.relays[idx[2]].exit);           /* exit last */
+		assert_true(idx[0] != idx[1] && idx[1] != idx[2] && idx[0] != idx[2]);
+		seen_exit[idx[2]]++;
+		seen_first[idx[0]]++;
+	}
+	/* Both exits used, and every relay first at some point. */
+	assert_true(seen_exit[2] > 100 && seen_exit[3] > 100);
+	for (int i = 0; i < 4; i++) {
+		assert_true(seen_first[i] > 20);
+	}
+}
+
+static void
+test_path_backoff(void **state)
+{
+	struct tund_cfg cfg;
+	struct paths p;
+	size_t idx[CIRCUIT_MAX_HOPS], n;
+	uint64_t retry;
+
+	four_relays(&cfg);
+	paths_init(&p, &cfg, 99);
+	/* d failed: while it is avoided, c is the only exit and d is never chosen. */
+	paths_failed(&p, 3, 1000, "pin mismatch");
+	assert_true(paths_avoided(&p, 3, 1500));
+	for (int round = 0; round < 100; round++) {
+		assert_int_equal(paths_choose(&p, 1500, idx, &n, &retry), 0);
+		assert_int_equal(idx[2], 2);
+		assert_true(idx[0] != 3 && idx[1] != 3);
+	}
+	/* The back-off doubles: 1 s, then 2 s, then 4 s. */
+	assert_false(paths_avoided(&p, 3, 2000));
+	paths_failed(&p, 3, 2000, "x");
+	assert_true(paths_avoided(&p, 3, 3999));
+	assert_false(paths_avoided(&p, 3, 4000));
+	paths_failed(&p, 3, 4000, "x");
+	assert_true(paths_avoided(&p, 3, 7999));
+	/* It never exceeds the cap. */
+	for (int i = 0; i < 20; i++) {
+		paths_failed(&p, 3, 10000, "x");
+	}
+	assert_false(paths_avoided(&p, 3, 10000 + PATH_BACKOFF_MAX_MS));
+	/* A success forgives. */
+	paths_ok(&p, 3);
+	assert_false(paths_avoided(&p, 3, 10001));
+	/* When all are avoided, the one whose back-off ends first fills in. */
+	for (size_t i = 0; i < 4; i++) {
+		paths_failed(&p, i, 20000 + i, "x");
+	}
+	assert_int_equal(paths_choose(&p, 20010, idx, &n, &retry), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(idx[2], 2);
+	assert_string_equal(p.h[0].last_error, "x");
+}
+
+static void
+test_path_fixed(void **state)
+{
+	struct tund_cfg cfg;
+	struct paths p;
+	size_t idx[CIRCUIT_MAX_HOPS], n;
+	uint64_t retry;
+
+	assert_int_equal(LOAD(&cfg, "relay a 192.0.2.1:1 " PIN, "relay c 192.0.2.3:1 " PIN " exit",
+			      "path a c", "socks 127.0.0.1:1"),
+			 0);
+	paths_init(&p, &cfg, 1);
+	assert_int_equal(paths_choose(&p, 0, idx, &n, &retry), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(idx[0], 0);
+	assert_int_equal(idx[1], 1);
+	/* A failed relay on a fixed path: wait out its back-off, do not spin. */
+	paths_failed(&p, 0, 1000, "refused");
+	assert_int_equal(paths_choose(&p, 1200, idx, &n, &retry), -EAGAIN);
+	assert_int_equal(retry, 800);
+	assert_int_equal(paths_choose(&p, 2000, idx, &n, &retry), 0);
+}
+
+static void
+test_pool_target(void **state)
+{
+	assert_int_equal(pool_target(4, 64, 0), 4);
+	assert_int_equal(pool_target(4, 64, 3), 4);
+	assert_int_equal(pool_target(4, 64, 40), 40);   /* a burst raises it */
+	assert_int_equal(pool_target(4, 64, 500), 64);  /* within the bound */
+	assert_int_equal(pool_target(0, 8, 0), 0);
+}
+
+static void
+test_socks_in_parse(void **state)
+{
+	static const uint8_t msg[] = {
+		5, 1, 0,                                        /* greeting: no auth */
+		5, 1, 0, 3, 16, 'w', 'w', 'w', '.', 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.',
+		't', 'e', 's', 't', 0, 80,                      /* CONNECT www.example.test:80 */
+		'G', 'E', 'T',                                  /* optimistic data */
+	};
+	struct socks5_req req;
+	size_t used;
+	bool ok;
+	uint8_t rep;
+
+	for (size_t len = 0; len < 26; len++) {
+		assert_int_equal(socks_in_parse(msg, len, &used, &ok, &req, &rep), PARSE_AGAIN);
+	}
+	assert_int_equal(socks_in_parse(msg, sizeof(msg), &used, &ok, &req, &rep), PARSE_OK);
+	assert_true(ok);
+	assert_int_equal(used, 26);                     /* early data starts after the request */
+	assert_int_equal(req.cmd, SOCKS5_CMD_CONNECT);
+	assert_string_equal(req.dst.host, "www.example.test");
+	assert_int_equal(req.dst.port, 80);
+
+	/* No acceptable method. */
+	static const uint8_t gssapi[] = { 5, 1, 1 };
+	assert_int_equal(socks_in_parse(gssapi, 3, &used, &ok, &req, &rep), PARSE_OK);
+	assert_false(ok);
+	/* Applications may not open DNS streams, nor BIND. */
+	static const uint8_t dns[] = { 5, 1, 0, 5, 0xf2, 0, 1, 0, 0, 0, 0, 0, 0 };
+	assert_int_equal(socks_in_parse(dns, sizeof(dns), &used, &ok, &req, &rep), PARSE_BAD);
+	assert_int_equal(rep, SOCKS5_REP_CMD_UNSUPP);
+	static const uint8_t bind[] = { 5, 1, 0, 5, 2, 0, 1, 0, 0, 0, 0, 0, 0 };
+	assert_int_equal(socks_in_parse(bind, sizeof(bind), &used, &ok, &req, &rep), PARSE_BAD);
+	assert_int_equal(rep, SOCKS5_REP_CMD_UNSUPP);
+	/* Version 4 is not SOCKS5. */
+	static const uint8_t v4[] = { 4, 1, 0, 80, 1, 2, 3, 4, 0 };
+	assert_int_equal(socks_in_parse(v4, sizeof(v4), &used, &ok, &req, &rep), PARSE_BAD);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cfg_good),
+		cmocka_unit_test(test_cfg_bad),
+		cmocka_unit_test(test_path_random),
+		cmocka_unit_test(test_path_backoff),
+		cmocka_unit_test(test_path_fixed),
+		cmocka_unit_test(test_pool_target),
+		cmocka_unit_test(test_socks_in_parse),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
