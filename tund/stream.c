@@ -69,14 +69,39 @@ on_local(struct ev *ev, int fd, unsigned int events, void *arg)
 	struct stream *s = arg;
 
 	if (events == EV_ERR) {
-		/* Nothing asked for, and the socket failed: the application reset it. */
-		s->busy++;
-		end(s, ECONNRESET, "local connection reset");
-		s->busy--;
-		if (s->zombie) {
-			stream_free(s);
+		/*
+		 * Nothing was asked for and the fd failed or hung up. A socket
+		 * with an error was reset by the application; a pipe whose
+		 * reader left cannot take our data. A hang-up alone is an end
+		 * of data that pump() reads; the fd then leaves the loop, or
+		 * it would report the hang-up forever.
+		 */
+		int soerr = 0;
+		socklen_t sl = sizeof(soerr);
+		bool is_sock = getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0;
+		const char *why = NULL;
+
+		if (is_sock && soerr) {
+			why = "local connection reset";
+		} else if (!is_sock && fd == s->o.out_fd && !s->sock) {
+			why = "local reader gone";
 		}
-		return;
+		if (why) {
+			s->busy++;
+			end(s, is_sock ? ECONNRESET : EPIPE, why);
+			s->busy--;
+			if (s->zombie) {
+				stream_free(s);
+			}
+			return;
+		}
+		ev_fd_del(ev, fd);
+		if (fd == s->o.in_fd) {
+			s->in_polled = false;
+		}
+		if (fd == s->o.out_fd) {
+			s->out_polled = false;
+		}
 	}
 	pump(s);
 }

@@ -44,8 +44,8 @@
 #include "log.h"
 #include "socks5.h"
 #include "tls.h"
+#include "../../tund/stream.h"
 
-#define BRIDGE_BUF 65536
 #define HOLD_PARALLEL 64
 
 static struct ev *ev;
@@ -114,49 +114,30 @@ reply_failed(const struct socks5_reply *rep)
 	return 10 + rep->rep;
 }
 
-/* A stream between a pair of local fds and a circuit, with backpressure both ways. */
+/*
+ * A stream between local fds and a circuit: tund's stream.c carries it
+ * once the exit has accepted the request.
+ */
 
 struct bridge {
 	struct circuit *c;
+	struct stream *st;
 	int in_fd, out_fd;
-	bool in_polled, out_polled;     /* false: a file or /dev/null, never blocks */
 	bool sock;                      /* in_fd == out_fd, an accepted socket */
-	uint8_t tx[BRIDGE_BUF];         /* local -> circuit */
-	size_t tx_len;
-	uint8_t rx[BRIDGE_BUF];         /* circuit -> local */
-	size_t rx_off, rx_len;
-	bool open;                      /* the exit accepted the request */
-	bool in_eof, shut_sent, out_blocked;
-	uint64_t n_in, n_out;
 	double t0;
-	bool done;
 };
 
-static void bridge_pump(struct bridge *b);
-
 static void
-bridge_end(struct bridge *b, int code)
+bridge_done(struct bridge *b, int code)
 {
-	if (b->done) {
-		return;
-	}
-	b->done = true;
-	if (stats) {
-		double dt = now_s() - b->t0;
-
-		fprintf(stderr, "chain: sent %llu bytes, received %llu bytes in %.3f s (%.1f Mbit/s)\n",
-			(unsigned long long)b->n_in, (unsigned long long)b->n_out, dt,
-			dt > 0 ? (double)b->n_out * 8 / dt / 1e6 : 0.0);
-	}
-	if (b->in_polled) {
-		ev_fd_del(ev, b->in_fd);
-	}
-	if (b->out_polled && b->out_fd != b->in_fd) {
-		ev_fd_del(ev, b->out_fd);
-	}
-	circuit_free(b->c);
 	if (b->sock) {
-		close(b->in_fd);
+		/* Listen mode: one connection ends, the tool goes on. */
+		if (b->st) {
+			stream_free(b->st);
+		} else {
+			circuit_free(b->c);
+			close(b->in_fd);
+		}
 		free(b);
 		return;
 	}
@@ -165,146 +146,32 @@ bridge_end(struct bridge *b, int code)
 }
 
 static void
-update_local(struct bridge *b)
+br_end(struct stream *st, int err, const char *why, void *arg)
 {
-	unsigned int m_in = (!b->in_eof && b->tx_len < sizeof(b->tx)) ? EV_RD : 0;
-	unsigned int m_out = b->out_blocked ? EV_WR : 0;
+	struct bridge *b = arg;
 
-	if (b->sock) {
-		if (b->in_polled) {
-			ev_fd_mod(ev, b->in_fd, m_in | m_out);
-		}
-		return;
+	if (stats) {
+		double dt = now_s() - b->t0;
+		uint64_t down = stream_bytes_down(st);
+
+		fprintf(stderr, "chain: sent %llu bytes, received %llu bytes in %.3f s (%.1f Mbit/s)\n",
+			(unsigned long long)stream_bytes_up(st), (unsigned long long)down, dt,
+			dt > 0 ? (double)down * 8 / dt / 1e6 : 0.0);
 	}
-	if (b->in_polled) {
-		ev_fd_mod(ev, b->in_fd, m_in);
+	if (err) {
+		fprintf(stderr, "chain: stream ended: %s\n", why);
 	}
-	if (b->out_polled) {
-		ev_fd_mod(ev, b->out_fd, m_out);
-	}
-}
-
-static void
-bridge_pump(struct bridge *b)
-{
-	bool progress = true;
-
-	if (!b->open) {
-		return;
-	}
-	while (progress && !b->done) {
-		progress = false;
-		/* local -> tx */
-		if (!b->in_eof && b->tx_len < sizeof(b->tx)) {
-			ssize_t n = read(b->in_fd, b->tx + b->tx_len, sizeof(b->tx) - b->tx_len);
-
-			if (n > 0) {
-				b->tx_len += (size_t)n;
-				b->n_in += (uint64_t)n;
-				progress = true;
-			} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-				b->in_eof = true;
-				progress = true;
-			}
-		}
-		/* tx -> circuit */
-		if (b->tx_len > 0) {
-			ssize_t n = circuit_write(b->c, b->tx, b->tx_len);
-
-			if (n > 0) {
-				memmove(b->tx, b->tx + n, b->tx_len - (size_t)n);
-				b->tx_len -= (size_t)n;
-				progress = true;
-			} else if (n != -EAGAIN) {
-				bridge_end(b, circuit_failed(b->c));
-				return;
-			}
-		}
-		if (b->in_eof && b->tx_len == 0 && !b->shut_sent && !no_halfclose) {
-			int r = circuit_shutdown(b->c);
-
-			if (r == 0) {
-				b->shut_sent = true;
-			} else if (r != -EAGAIN) {
-				bridge_end(b, circuit_failed(b->c));
-				return;
-			}
-		}
-		/* circuit -> rx */
-		if (b->rx_len == 0 && !circuit_peer_eof(b->c)) {
-			ssize_t n = circuit_read(b->c, b->rx, sizeof(b->rx));
-
-			if (n > 0) {
-				b->rx_off = 0;
-				b->rx_len = (size_t)n;
-				progress = true;
-			} else if (n == 0) {
-				progress = true;
-				if (b->sock) {
-					shutdown(b->out_fd, SHUT_WR);
-				}
-			} else if (n != -EAGAIN) {
-				bridge_end(b, circuit_failed(b->c));
-				return;
-			}
-		}
-		/* rx -> local */
-		if (b->rx_len > 0) {
-			ssize_t n = b->sock ? send(b->out_fd, b->rx + b->rx_off, b->rx_len, MSG_NOSIGNAL)
-					    : write(b->out_fd, b->rx + b->rx_off, b->rx_len);
-
-			if (n > 0) {
-				b->rx_off += (size_t)n;
-				b->rx_len -= (size_t)n;
-				b->n_out += (uint64_t)n;
-				b->out_blocked = false;
-				progress = true;
-			} else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-				b->out_blocked = true;
-			} else {
-				/* The local reader went away: end the stream abortively. */
-				bridge_end(b, 1);
-				return;
-			}
-		}
-	}
-	if (b->done) {
-		return;
-	}
-	circuit_set_reading(b->c, b->rx_len == 0);
-	/* Finished when the exit ended its side and we delivered it all. */
-	if (circuit_peer_eof(b->c) && b->rx_len == 0 && (b->shut_sent || !b->sock || no_halfclose)) {
-		bridge_end(b, 0);
-		return;
-	}
-	update_local(b);
-}
-
-static void
-on_local(struct ev *e, int fd, unsigned int events, void *arg)
-{
-	bridge_pump(arg);
-}
-
-/* Regular files and /dev/null cannot be polled; they never block either. */
-static int
-poll_fd(int fd, struct bridge *b)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	if (fl >= 0) {
-		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-	}
-	return ev_fd_add(ev, fd, 0, on_local, b);
+	bridge_done(b, err ? 3 : 0);
 }
 
 static void
 br_reply(struct circuit *c, const struct socks5_reply *rep, void *arg)
 {
 	struct bridge *b = arg;
+	struct stream_opts o;
 
 	if (rep->rep != SOCKS5_REP_OK) {
-		bridge_end(b, reply_failed(rep));
+		bridge_done(b, reply_failed(rep));
 		return;
 	}
 	if (verbose) {
@@ -312,29 +179,25 @@ br_reply(struct circuit *c, const struct socks5_reply *rep, void *arg)
 			(double)circuit_build_us(c) / 1000);
 	}
 	b->t0 = now_s();
-	/* Local fds join the loop only now: a hung-up pipe would fire before. */
-	b->in_polled = poll_fd(b->in_fd, b) == 0;
-	b->out_polled = b->sock ? b->in_polled : poll_fd(b->out_fd, b) == 0;
-	b->open = true;
-	bridge_pump(b);
-}
-
-static void
-br_io(struct circuit *c, void *arg)
-{
-	bridge_pump(arg);
+	memset(&o, 0, sizeof(o));
+	o.in_fd = b->in_fd;
+	o.out_fd = b->out_fd;
+	o.own_fds = b->sock;
+	o.no_halfclose = no_halfclose;
+	b->st = stream_new(ev, c, &o, br_end, b);
+	if (b->st == NULL) {
+		bridge_done(b, 1);
+	}
 }
 
 static void
 br_dead(struct circuit *c, void *arg)
 {
-	bridge_end(arg, circuit_failed(c));
+	bridge_done(arg, circuit_failed(c));
 }
 
 static const struct circuit_cbs bridge_cbs = {
 	.reply = br_reply,
-	.readable = br_io,
-	.writable = br_io,
 	.dead = br_dead,
 };
 
