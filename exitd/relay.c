@@ -628,27 +628,39 @@ dns_idle(const struct relay *r)
 
 /* TLS output: a BIO that appends to out, and the sends that empty it. */
 
-/* Sends what out holds; 0, -EAGAIN (c_wblocked set), or -errno. */
+/* Sends what b holds to fd: 0 when it drained, -EAGAIN, or -errno. */
 static int
-flush_out(struct relay *r)
+send_buf(int fd, struct buf *b)
 {
-	while (buf_len(&r->out) > 0) {
+	while (buf_len(b) > 0) {
 		size_t len;
-		const uint8_t *p = buf_rptr(&r->out, &len);
-		ssize_t n = send(r->cfd, p, len, MSG_NOSIGNAL);
+		const uint8_t *p = buf_rptr(b, &len);
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
 
 		if (n > 0) {
-			buf_consume(&r->out, (size_t)n);
+			buf_consume(b, (size_t)n);
 			continue;
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			r->c_wblocked = true;
 			return -EAGAIN;
 		}
-		r->out_err = n < 0 ? errno : EPIPE;
-		return -r->out_err;
+		return n < 0 ? -errno : -EPIPE;
 	}
 	return 0;
+}
+
+/* Sends what out holds; 0, -EAGAIN (c_wblocked set), or -errno (out_err set). */
+static int
+flush_out(struct relay *r)
+{
+	int rc = send_buf(r->cfd, &r->out);
+
+	if (rc == -EAGAIN) {
+		r->c_wblocked = true;
+	} else if (rc < 0) {
+		r->out_err = -rc;
+	}
+	return rc;
 }
 
 static int
@@ -852,23 +864,16 @@ write_client(struct relay *r)
 static bool
 write_upstream(struct relay *r)
 {
-	while (buf_len(&r->up) > 0) {
-		size_t len;
-		const uint8_t *p = buf_rptr(&r->up, &len);
-		ssize_t n = send(r->ufd, p, len, MSG_NOSIGNAL);
+	int rc = send_buf(r->ufd, &r->up);
 
-		if (n > 0) {
-			buf_consume(&r->up, (size_t)n);
-			continue;
-		}
-		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			r->u_wblocked = true;
-			return true;
-		}
+	r->u_wblocked = rc == -EAGAIN;
+	if (rc == -EAGAIN) {
+		return true;
+	}
+	if (rc < 0) {
 		abort_conn(r, "upstream reset");
 		return false;
 	}
-	r->u_wblocked = false;
 	if (r->c_eof && !r->u_shut) {
 		shutdown(r->ufd, SHUT_WR);
 		r->u_shut = true;
