@@ -27,7 +27,8 @@ struct stream {
 	size_t rx_off, rx_len;
 	bool in_eof, shut_sent, out_blocked, out_shut;
 	uint64_t up, down;
-	struct ev_timer idle;
+	struct ev_timer idle;           /* also the first kick, at 0 ms */
+	bool started;
 	uint64_t last_ms;
 	stream_end_cb *cb;
 	void *arg;
@@ -137,6 +138,14 @@ on_idle(struct ev *ev, void *arg)
 	struct stream *s = arg;
 	uint64_t now = ev_now_ms(ev);
 
+	if (!s->started) {
+		s->started = true;
+		if (s->o.idle_ms) {
+			ev_timer_set(ev, &s->idle, s->o.idle_ms);
+		}
+		pump(s);
+		return;
+	}
 	if (now < s->last_ms + s->o.idle_ms) {
 		ev_timer_set(ev, &s->idle, s->last_ms + s->o.idle_ms - now);
 		return;
@@ -323,13 +332,17 @@ stream_new(struct ev *ev, struct circuit *c, const struct stream_opts *o, stream
 	s->sock = o->in_fd == o->out_fd;
 	s->last_ms = ev_now_ms(ev);
 	ev_timer_init(&s->idle, on_idle, s);
+	if (o->pre_len > sizeof(s->tx)) {
+		free(s);
+		return NULL;
+	}
+	memcpy(s->tx, o->pre, o->pre_len);
+	s->tx_len = o->pre_len;
+	s->o.pre = NULL;
 	s->in_polled = poll_fd(s, o->in_fd);
 	s->out_polled = s->sock ? s->in_polled : poll_fd(s, o->out_fd);
-	if (o->idle_ms) {
-		ev_timer_set(ev, &s->idle, o->idle_ms);
-	}
 	circuit_set_cbs(c, &stream_cbs, s);
-	pump(s);
+	ev_timer_set(ev, &s->idle, 0);
 	return s;
 }
 

@@ -35,9 +35,16 @@ struct stream_opts {
 	bool own_fds;           /* close them in stream_free */
 	bool no_halfclose;      /* keep our direction open when in_fd ends */
 	uint64_t idle_ms;       /* 0: no idle timer */
+	/* Bytes to send toward the circuit before any read from in_fd (copied). */
+	const void *pre;
+	size_t pre_len;
 };
 
-/* Takes the circuit (in CIRC_OPEN). NULL on failure (nothing taken). */
+/*
+ * Takes the circuit (in CIRC_OPEN). NULL on failure (nothing taken). The
+ * stream starts moving from the loop, never inside this call, so the end
+ * callback cannot run before the caller has stored the stream.
+ */
 struct stream *stream_new(struct ev *ev, struct circuit *c, const struct stream_opts *o,
 			  stream_end_cb *cb, void *arg);
 /* Frees the circuit (cleanly if it ended cleanly) and the fds it owns. */
