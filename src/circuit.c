@@ -49,6 +49,7 @@ struct circuit {
 	struct layer layers[CIRCUIT_MAX_HOPS];
 	struct ev_timer timer;
 	uint64_t timeout_ms;
+	uint64_t reply_timeout_ms;
 	struct circuit_cbs cbs;
 	void *arg;
 	/* The final request: greeting + request + early data, sent in one write. */
@@ -518,7 +519,7 @@ send_request(struct circuit *c)
 {
 	/* The request's write and the wait for its reply share one deadline. */
 	if (c->state != CIRC_REQUESTED) {
-		ev_timer_set(c->ev, &c->timer, c->timeout_ms);
+		ev_timer_set(c->ev, &c->timer, c->reply_timeout_ms);
 	}
 	while (c->req_off < c->req_len) {
 		int r;
@@ -694,6 +695,7 @@ circuit_new(struct ev *ev, SSL_CTX *ctx, const struct circuit_hop *hops, size_t 
 	c->cbs = *cbs;
 	c->arg = arg;
 	c->timeout_ms = timeout_ms;
+	c->reply_timeout_ms = timeout_ms;
 	c->state = CIRC_CONNECTING;
 	clock_gettime(CLOCK_MONOTONIC, &c->t0);
 	ev_timer_init(&c->timer, on_timer, c);
@@ -794,6 +796,12 @@ circuit_free(struct circuit *c)
 		return;
 	}
 	really_free(c);
+}
+
+void
+circuit_set_reply_timeout(struct circuit *c, uint64_t ms)
+{
+	c->reply_timeout_ms = ms;
 }
 
 void

@@ -104,6 +104,12 @@ const struct circuit_hop *circuit_hops(const struct circuit *c, size_t *n);
  */
 int circuit_request(struct circuit *c, const struct socks5_req *req, const void *early,
 		    size_t early_len);
+/*
+ * How long to wait for the exit's reply once the request is out (default:
+ * the build timeout). It should exceed the exit's own connect timeout, so
+ * the exit's precise code (0x06, 0x05...) arrives before we give up.
+ */
+void circuit_set_reply_timeout(struct circuit *c, uint64_t ms);
 
 /*
  * Stream bytes, in CIRC_OPEN. Returns n > 0, 0 at the exit's end of data
