@@ -26,6 +26,17 @@
 #define IN_CAP (SOCKS5_MAX_GREETING + SOCKS5_MAX_MSG + CIRCUIT_MAX_EARLY)
 /* A client that never completes its request is reclaimed after this. */
 #define REQUEST_TIMEOUT_MS 10000
+/*
+ * The exit's reply may take its connect timeout for each address of a
+ * name: wait well beyond the build timeout for it, so its own code (0x06
+ * timed out, 0x05 refused...) reaches the application, not ours.
+ */
+#define REPLY_TIMEOUT_MIN_MS 30000
+/* Local clients at once, waiting or streaming: beyond, refused at accept. */
+#define SOCKS_IN_MAX_CLIENTS 4096
+/* Circuits found dead when handed over are replaced this many times. */
+#define HANDOVER_RETRIES 3
+#define ACCEPT_PAUSE_MS 1000
 
 enum cstate {
 	C_READING,
@@ -44,6 +55,7 @@ struct client {
 	struct socks5_req req;
 	size_t early_off;
 	struct pool_wait *wait;
+	unsigned int retries;
 	struct circuit *c;
 	struct stream *stream;
 	struct ev_timer timer;
@@ -54,6 +66,7 @@ struct socks_in {
 	const struct tund_cfg *cfg;
 	struct pool *pool;
 	int lfd;
+	struct ev_timer pause;          /* accept paused: out of descriptors */
 	struct client *clients;
 	size_t n_clients, n_streams;
 	uint64_t total, failed, bytes_up, bytes_down;
@@ -99,6 +112,12 @@ client_free(struct client *cl, bool abortive)
 	if (cl->stream) {
 		s->bytes_up += stream_bytes_up(cl->stream);
 		s->bytes_down += stream_bytes_down(cl->stream);
+		if (abortive) {
+			/* The application must not take a cut stream for a whole one. */
+			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+			setsockopt(cl->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		}
 		stream_free(cl->stream);        /* owns fd and circuit */
 		s->n_streams--;
 	} else {
@@ -194,6 +213,11 @@ on_reply(struct circuit *c, const struct socks5_reply *rep, void *arg)
 	o.in_fd = o.out_fd = cl->fd;
 	o.own_fds = true;
 	o.idle_ms = s->cfg->stream_idle_ms;
+	/* What came after the request beyond the early data goes first. */
+	if (cl->in_len - cl->early_off > CIRCUIT_MAX_EARLY) {
+		o.pre = cl->in + cl->early_off + CIRCUIT_MAX_EARLY;
+		o.pre_len = cl->in_len - cl->early_off - CIRCUIT_MAX_EARLY;
+	}
 	cl->stream = stream_new(s->ev, c, &o, stream_ended, cl);
 	if (cl->stream == NULL) {
 		client_free(cl, true);
@@ -202,6 +226,7 @@ on_reply(struct circuit *c, const struct socks5_reply *rep, void *arg)
 	cl->c = NULL;
 	cl->state = C_STREAM;
 	s->n_streams++;
+	s->bytes_up += cl->in_len - cl->early_off - o.pre_len;
 }
 
 static void
@@ -210,8 +235,9 @@ on_circuit_dead(struct circuit *c, void *arg)
 	struct client *cl = arg;
 
 	log_warnx_rl("stream failed before the exit replied: %s", circuit_error(c));
-	/* General failure: the circuit broke, the exit never answered. */
-	reply_and_close(cl, SOCKS5_REP_FAIL, NULL);
+	/* Our own timer ran out: timed out; anything else broke the circuit. */
+	reply_and_close(cl, circuit_fail(c) == CIRC_E_TIMEOUT ? SOCKS5_REP_TIMEOUT : SOCKS5_REP_FAIL,
+			NULL);
 }
 
 static const struct circuit_cbs wait_cbs = {
@@ -231,8 +257,24 @@ got_circuit(void *arg, struct circuit *c, const char *err)
 		reply_and_close(cl, SOCKS5_REP_FAIL, NULL);
 		return;
 	}
+	if (early > CIRCUIT_MAX_EARLY) {
+		early = CIRCUIT_MAX_EARLY;
+	}
+	if (circuit_state(c) == CIRC_DEAD && cl->retries < HANDOVER_RETRIES) {
+		/* It died between the pool and us (a relay closed it): nothing was sent yet. */
+		circuit_free(c);
+		cl->retries++;
+		cl->wait = pool_get(cl->s->pool, got_circuit, cl);
+		if (cl->wait == NULL) {
+			reply_and_close(cl, SOCKS5_REP_FAIL, NULL);
+		}
+		return;
+	}
 	cl->c = c;
 	circuit_set_cbs(c, &wait_cbs, cl);
+	circuit_set_reply_timeout(c, cl->s->cfg->build_timeout_ms * 3 > REPLY_TIMEOUT_MIN_MS
+					     ? cl->s->cfg->build_timeout_ms * 3
+					     : REPLY_TIMEOUT_MIN_MS);
 	if (circuit_request(c, &cl->req, cl->in + cl->early_off, early) < 0) {
 		reply_and_close(cl, SOCKS5_REP_FAIL, NULL);
 	}
@@ -323,6 +365,14 @@ on_client_timer(struct ev *ev, void *arg)
 }
 
 static void
+on_pause_end(struct ev *ev, void *arg)
+{
+	struct socks_in *s = arg;
+
+	ev_fd_mod(ev, s->lfd, EV_RD);
+}
+
+static void
 on_accept(struct ev *ev, int lfd, unsigned int events, void *arg)
 {
 	struct socks_in *s = arg;
@@ -332,7 +382,18 @@ on_accept(struct ev *ev, int lfd, unsigned int events, void *arg)
 		struct client *cl;
 
 		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* Level-triggered, the listener would fire again at once: pause. */
+				log_warnx_rl("socks: accept: %s; pausing", strerror(errno));
+				ev_fd_mod(ev, lfd, 0);
+				ev_timer_set(ev, &s->pause, ACCEPT_PAUSE_MS);
+			}
 			return;
+		}
+		if (s->n_clients >= SOCKS_IN_MAX_CLIENTS) {
+			log_warnx_rl("socks: %d clients already; refusing one", SOCKS_IN_MAX_CLIENTS);
+			close(fd);
+			continue;
 		}
 		cl = calloc(1, sizeof(*cl));
 		if (cl == NULL || ev_fd_add(ev, fd, EV_RD, on_client, cl) < 0) {
@@ -371,6 +432,7 @@ socks_in_new(struct ev *ev, const struct tund_cfg *cfg, struct pool *pool, char 
 	s->ev = ev;
 	s->cfg = cfg;
 	s->pool = pool;
+	ev_timer_init(&s->pause, on_pause_end, s);
 	sl = addr_to_sockaddr(&cfg->socks, cfg->socks_port, &ss);
 	s->lfd = socket(cfg->socks.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->lfd < 0 || setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
@@ -396,6 +458,7 @@ socks_in_free(struct socks_in *s)
 	while (s->clients) {
 		client_free(s->clients, true);
 	}
+	ev_timer_del(s->ev, &s->pause);
 	ev_fd_del(s->ev, s->lfd);
 	close(s->lfd);
 	free(s);
