@@ -36,34 +36,31 @@ paths_avoided(const struct paths *p, size_t relay, uint64_t now_ms)
 	return p->h[relay].avoid_until_ms > now_ms;
 }
 
-/*
- * Picks one of the candidates (cand[0..n-1]) at random among those not
- * avoided, or else the one whose back-off ends first; removes it.
- */
+/* Picks one of the candidates cand[0..n-1] at random, and removes it. */
 static size_t
-pick(struct paths *p, size_t *cand, size_t *n, uint64_t now_ms)
+pick(struct paths *p, size_t *cand, size_t *n)
 {
-	size_t ok[TUND_MAX_RELAYS], n_ok = 0, k;
-
-	for (size_t i = 0; i < *n; i++) {
-		if (!paths_avoided(p, cand[i], now_ms)) {
-			ok[n_ok++] = i;
-		}
-	}
-	if (n_ok > 0) {
-		k = ok[below(p, n_ok)];
-	} else {
-		k = 0;
-		for (size_t i = 1; i < *n; i++) {
-			if (p->h[cand[i]].avoid_until_ms < p->h[cand[k]].avoid_until_ms) {
-				k = i;
-			}
-		}
-	}
+	size_t k = below(p, *n);
 	size_t chosen = cand[k];
 
 	cand[k] = cand[--*n];
 	return chosen;
+}
+
+/* The wait until the earliest back-off among the avoided ones ends. */
+static uint64_t
+earliest_retry(const struct paths *p, uint64_t now_ms)
+{
+	uint64_t best = PATH_BACKOFF_MAX_MS;
+
+	for (size_t i = 0; i < p->cfg->n_relays; i++) {
+		uint64_t until = p->h[i].avoid_until_ms;
+
+		if (until > now_ms && until - now_ms < best) {
+			best = until - now_ms;
+		}
+	}
+	return best;
 }
 
 int
@@ -71,7 +68,8 @@ paths_choose(struct paths *p, uint64_t now_ms, size_t idx[CIRCUIT_MAX_HOPS], siz
 	     uint64_t *retry_ms)
 {
 	const struct tund_cfg *cfg = p->cfg;
-	size_t cand[TUND_MAX_RELAYS], n_cand = 0, exit;
+	size_t exits[TUND_MAX_RELAYS], n_exits = 0, cand[TUND_MAX_RELAYS], n_cand = 0, exit;
+	bool any_exit = false;
 
 	*retry_ms = 0;
 	if (cfg->n_path > 0) {
@@ -87,22 +85,30 @@ paths_choose(struct paths *p, uint64_t now_ms, size_t idx[CIRCUIT_MAX_HOPS], siz
 		return *retry_ms ? -EAGAIN : 0;
 	}
 	for (size_t i = 0; i < cfg->n_relays; i++) {
-		if (cfg->relays[i].exit) {
-			cand[n_cand++] = i;
+		any_exit |= cfg->relays[i].exit;
+		if (cfg->relays[i].exit && !paths_avoided(p, i, now_ms)) {
+			exits[n_exits++] = i;
 		}
 	}
-	if (n_cand == 0 || cfg->hops > cfg->n_relays || cfg->hops == 0) {
+	if (!any_exit || cfg->hops > cfg->n_relays || cfg->hops == 0) {
 		return -EINVAL;
 	}
-	exit = pick(p, cand, &n_cand, now_ms);
-	n_cand = 0;
+	if (n_exits == 0) {
+		*retry_ms = earliest_retry(p, now_ms);
+		return -EAGAIN;
+	}
+	exit = pick(p, exits, &n_exits);
 	for (size_t i = 0; i < cfg->n_relays; i++) {
-		if (i != exit) {
+		if (i != exit && !paths_avoided(p, i, now_ms)) {
 			cand[n_cand++] = i;
 		}
 	}
+	if (n_cand + 1 < cfg->hops) {
+		*retry_ms = earliest_retry(p, now_ms);
+		return -EAGAIN;
+	}
 	for (size_t h = 0; h + 1 < cfg->hops; h++) {
-		idx[h] = pick(p, cand, &n_cand, now_ms);
+		idx[h] = pick(p, cand, &n_cand);
 	}
 	idx[cfg->hops - 1] = exit;
 	*n = cfg->hops;
@@ -110,20 +116,28 @@ paths_choose(struct paths *p, uint64_t now_ms, size_t idx[CIRCUIT_MAX_HOPS], siz
 }
 
 void
-paths_failed(struct paths *p, size_t relay, uint64_t now_ms, const char *why)
+paths_failed(struct paths *p, size_t relay, uint64_t now_ms, uint64_t started_ms,
+	     const char *why)
 {
 	struct relay_health *h = &p->h[relay];
 	uint64_t ms = PATH_BACKOFF_MIN_MS;
+	/* A build already in flight at the last failure is the same outage. */
+	bool same_outage = h->fails_in_row > 0 && started_ms < h->last_fail_ms;
 
-	for (unsigned int i = 0; i < h->fails_in_row && ms < PATH_BACKOFF_MAX_MS; i++) {
+	if (!same_outage) {
+		h->fails_in_row++;
+	}
+	for (unsigned int i = 1; i < h->fails_in_row && ms < PATH_BACKOFF_MAX_MS; i++) {
 		ms *= 2;
 	}
 	if (ms > PATH_BACKOFF_MAX_MS) {
 		ms = PATH_BACKOFF_MAX_MS;
 	}
-	h->fails_in_row++;
 	h->n_fail++;
-	h->avoid_until_ms = now_ms + ms;
+	h->last_fail_ms = now_ms;
+	if (now_ms + ms > h->avoid_until_ms) {
+		h->avoid_until_ms = now_ms + ms;
+	}
 	snprintf(h->last_error, sizeof(h->last_error), "%s", why);
 }
 

@@ -4,7 +4,9 @@
  * "Circuits"): a fixed path, or n distinct relays chosen at random per
  * circuit with an exit-flagged relay last. A relay that failed is avoided
  * for a while (1 s, doubling per failure in a row, at most 60 s) and used
- * again after; a success forgives it. Pure: time and randomness are
+ * again after; a success forgives it. Failures of builds that started
+ * before the relay's last failure (a burst in flight when it went down)
+ * renew its back-off without doubling it. Pure: time and randomness are
  * arguments, nothing is opened.
  */
 #ifndef TUND_PATH_H
@@ -22,6 +24,7 @@
 struct relay_health {
 	unsigned int fails_in_row;
 	uint64_t avoid_until_ms;
+	uint64_t last_fail_ms;
 	uint64_t n_ok, n_fail;
 	char last_error[160];
 };
@@ -34,16 +37,17 @@ struct paths {
 
 void paths_init(struct paths *p, const struct tund_cfg *cfg, uint64_t seed);
 /*
- * Chooses the relays of one circuit into idx[] (*n of them). For hops,
- * relays not avoided are preferred; when too few are left, those whose
- * back-off ends first fill in, so a client is never stuck. A fixed path
- * is returned as it is, but -EAGAIN (with *retry_ms) while one of its
- * relays is avoided, so a broken path is not rebuilt in a tight loop.
- * 0, -EAGAIN or -EINVAL (no exit at all).
+ * Chooses the relays of one circuit into idx[] (*n of them): only relays
+ * not avoided. When there are too few (no exit, or fewer relays than
+ * hops), or a fixed path has an avoided relay, it returns -EAGAIN with
+ * *retry_ms, the wait until enough back-offs end, so a broken network is
+ * not retried in a tight loop. 0, -EAGAIN or -EINVAL (no exit at all).
  */
 int paths_choose(struct paths *p, uint64_t now_ms, size_t idx[CIRCUIT_MAX_HOPS], size_t *n,
 		 uint64_t *retry_ms);
-void paths_failed(struct paths *p, size_t relay, uint64_t now_ms, const char *why);
+/* started_ms: when the failed build began. */
+void paths_failed(struct paths *p, size_t relay, uint64_t now_ms, uint64_t started_ms,
+		  const char *why);
 void paths_ok(struct paths *p, size_t relay);
 bool paths_avoided(const struct paths *p, size_t relay, uint64_t now_ms);
 

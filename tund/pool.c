@@ -24,7 +24,7 @@ struct pc {                     /* a circuit the pool owns */
 	size_t idx[CIRCUIT_MAX_HOPS];   /* relay indices, for blame */
 	size_t n;
 	bool ready;
-	uint64_t ready_ms;
+	uint64_t start_ms, ready_ms;
 };
 
 struct pool_wait {
@@ -181,10 +181,10 @@ on_dead(struct circuit *c, void *arg)
 		/* A build failed: blame the hop it names, and keep the reason. */
 		p->failed++;
 		if (hop < pc->n) {
-			paths_failed(p->paths, pc->idx[hop], ev_now_ms(p->ev), why);
+			paths_failed(p->paths, pc->idx[hop], ev_now_ms(p->ev), pc->start_ms, why);
 		}
 		snprintf(p->last_err, sizeof(p->last_err), "%s", why);
-		log_warnx("circuit build failed: %s", why);
+		log_warnx_rl("circuit build failed: %s", why);
 	} else {
 		log_debug("%s: a ready circuit closed: %s", __func__, why);
 	}
@@ -229,6 +229,7 @@ start_build(struct pool *p)
 		memcpy(hops[i].pin, rl->pin, TLS_PIN_LEN);
 	}
 	pc->p = p;
+	pc->start_ms = ev_now_ms(p->ev);
 	pc->c = circuit_new(p->ev, p->ctx, hops, pc->n, p->cfg->build_timeout_ms, 0, &pool_cbs, pc);
 	if (pc->c == NULL) {
 		free(pc);
@@ -252,7 +253,8 @@ refill(struct pool *p)
 		unanswered += !w->answered && !w->cancelled;
 	}
 	p->target = pool_target(p->cfg->pool, p->cfg->pool_max, recent_takes(p));
-	want = p->target + unanswered;
+	/* The target already counts the takes of a burst: do not count them twice. */
+	want = p->target > unanswered ? p->target : unanswered;
 
 	if (ev_now_ms(p->ev) < p->retry_at_ms) {
 		return;
@@ -307,9 +309,13 @@ on_tick(struct ev *ev, void *arg)
 			free(pc);
 		}
 	}
-	/* Waiters past their deadline get the last failure. */
+	/*
+	 * Waiters past their deadline get the last failure, and so do those
+	 * whose deadline comes before any build may start again.
+	 */
 	for (struct pool_wait *w = p->wait_head; w; w = w->next) {
-		if (!w->answered && !w->cancelled && now >= w->deadline_ms) {
+		if (!w->answered && !w->cancelled &&
+		    (now >= w->deadline_ms || (p->retry_at_ms > w->deadline_ms && p->n_building == 0))) {
 			answer(p, w, NULL, p->last_err[0] ? p->last_err : "no circuit in time");
 		}
 	}

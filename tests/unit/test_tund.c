@@ -156,7 +156,7 @@ test_path_backoff(void **state)
 	four_relays(&cfg);
 	paths_init(&p, &cfg, 99);
 	/* d failed: while it is avoided, c is the only exit and d is never chosen. */
-	paths_failed(&p, 3, 1000, "pin mismatch");
+	paths_failed(&p, 3, 1000, 1000, "pin mismatch");
 	assert_true(paths_avoided(&p, 3, 1500));
 	for (int round = 0; round < 100; round++) {
 		assert_int_equal(paths_choose(&p, 1500, idx, &n, &retry), 0);
@@ -165,27 +165,40 @@ test_path_backoff(void **state)
 	}
 	/* The back-off doubles: 1 s, then 2 s, then 4 s. */
 	assert_false(paths_avoided(&p, 3, 2000));
-	paths_failed(&p, 3, 2000, "x");
+	paths_failed(&p, 3, 2000, 2000, "x");
 	assert_true(paths_avoided(&p, 3, 3999));
 	assert_false(paths_avoided(&p, 3, 4000));
-	paths_failed(&p, 3, 4000, "x");
+	paths_failed(&p, 3, 4000, 4000, "x");
 	assert_true(paths_avoided(&p, 3, 7999));
+	/*
+	 * Builds that were in flight when it failed fail too: the same
+	 * outage, so the back-off is renewed, not doubled again.
+	 */
+	paths_failed(&p, 3, 4010, 3990, "x");
+	paths_failed(&p, 3, 4020, 3995, "x");
+	assert_true(paths_avoided(&p, 3, 8019));
+	assert_false(paths_avoided(&p, 3, 8020));
 	/* It never exceeds the cap. */
 	for (int i = 0; i < 20; i++) {
-		paths_failed(&p, 3, 10000, "x");
+		paths_failed(&p, 3, 10000 + i, 10000 + i, "x");
 	}
-	assert_false(paths_avoided(&p, 3, 10000 + PATH_BACKOFF_MAX_MS));
+	assert_false(paths_avoided(&p, 3, 10019 + PATH_BACKOFF_MAX_MS));
 	/* A success forgives. */
 	paths_ok(&p, 3);
 	assert_false(paths_avoided(&p, 3, 10001));
-	/* When all are avoided, the one whose back-off ends first fills in. */
-	for (size_t i = 0; i < 4; i++) {
-		paths_failed(&p, i, 20000 + i, "x");
+	/*
+	 * With too few relays left there is no circuit to build: wait until
+	 * the first back-off ends (no tight loop of doomed builds).
+	 */
+	for (size_t i = 0; i < 2; i++) {
+		paths_failed(&p, i, 20000 + i, 20000 + i, "x");
 	}
-	assert_int_equal(paths_choose(&p, 20010, idx, &n, &retry), 0);
-	assert_int_equal(n, 3);
-	assert_int_equal(idx[2], 2);
+	assert_int_equal(paths_choose(&p, 20010, idx, &n, &retry), -EAGAIN);
+	assert_int_equal(retry, 990);           /* a's second ends at 21000 */
 	assert_string_equal(p.h[0].last_error, "x");
+	assert_int_equal(paths_choose(&p, 21000, idx, &n, &retry), 0);
+	assert_true(cfg.relays[idx[2]].exit);
+	assert_true(idx[0] != 1 && idx[1] != 1); /* b is still avoided */
 }
 
 static void
@@ -205,7 +218,7 @@ test_path_fixed(void **state)
 	assert_int_equal(idx[0], 0);
 	assert_int_equal(idx[1], 1);
 	/* A failed relay on a fixed path: wait out its back-off, do not spin. */
-	paths_failed(&p, 0, 1000, "refused");
+	paths_failed(&p, 0, 1000, 1000, "refused");
 	assert_int_equal(paths_choose(&p, 1200, idx, &n, &retry), -EAGAIN);
 	assert_int_equal(retry, 800);
 	assert_int_equal(paths_choose(&p, 2000, idx, &n, &retry), 0);
