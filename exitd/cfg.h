@@ -15,9 +15,9 @@
  *   max-per-source N            connections open per source address, default 256
  *   rate-per-source N           new connections per second per source, default 100
  *   handshake-timeout DUR       TLS handshake, default 10s
- *   request-timeout DUR         SOCKS5 greeting and request after TLS, default 10s
+ *   request-timeout DUR         SOCKS5 greeting and request, from their first byte, 10s
  *   connect-timeout DUR         per address tried, default 10s
- *   idle-timeout DUR            no byte either way, default 300s
+ *   idle-timeout DUR            no byte either way (also before a request), 300s
  *   buffer SIZE                 per direction per connection, default 64k
  *   log-clients yes|no          put client addresses in logs, default no
  *   log error|warn|info|debug   default info

@@ -78,6 +78,7 @@ struct relay {
 	int out_err;            /* errno of a failed send of out, 0 if none */
 	struct socks5_req req;
 	bool greeted;
+	bool req_started;       /* a first byte of the request arrived */
 	bool method_owed;       /* the method byte goes out with the reply */
 	struct resolv_query *q;
 	struct addr addrs[RESOLV_MAX_ADDRS];
@@ -779,6 +780,10 @@ read_client(struct relay *r)
 			touch(r);
 			/* Requests are tiny: don't pull more than we can parse yet. */
 			if (r->state == R_REQUEST) {
+				if (!r->req_started) {
+					r->req_started = true;
+					arm(r, r->x->cfg->request_timeout_ms);
+				}
 				return true;
 			}
 			continue;
@@ -1008,8 +1013,14 @@ run(struct relay *r)
 				return;
 			}
 			if (n == 1) {
+				/*
+				 * A client may keep a built circuit ready for later
+				 * (tund's pool): until its request starts, the
+				 * wait is an idle one. Once it starts, it must
+				 * finish within request-timeout.
+				 */
 				r->state = R_REQUEST;
-				arm(r, r->x->cfg->request_timeout_ms);
+				arm(r, r->x->cfg->idle_timeout_ms);
 				again = true;
 				continue;
 			}

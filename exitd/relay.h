@@ -2,7 +2,8 @@
 /*
  * One relayed connection of exitd (DESIGN sections 3 and 4): the TLS
  * handshake under a timeout, one SOCKS5 request (pipelined bytes after it
- * kept, bounded), the policy on every resolved address, the connect with
+ * kept, bounded; a circuit may wait idle for it, as tund's pool keeps
+ * circuits ready, but once begun it must end within request-timeout), the policy on every resolved address, the connect with
  * a timeout per address, the precise reply code, then bytes copied both
  * ways through two bounded buffers. close_notify maps to FIN and back; an
  * abortive close (RST, TLS failure) becomes a RST on the other side.
