@@ -131,6 +131,7 @@ struct ctl *
 ctl_new(struct ev *ev, const char *path, ctl_status_fn *fn, void *arg, char *err, size_t errlen)
 {
 	struct sockaddr_un sun;
+	struct stat st;
 	struct ctl *c;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
@@ -149,8 +150,30 @@ ctl_new(struct ev *ev, const char *path, ctl_status_fn *fn, void *arg, char *err
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path, path, strlen(path));
-	/* A socket file left by a crash would block the bind. */
-	unlink(path);
+	/*
+	 * A socket file left by a crash would block the bind; but never
+	 * remove something else, nor the socket of a tund that still runs.
+	 */
+	if (lstat(path, &st) == 0) {
+		int probe;
+
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "control %s: exists and is not a socket", path);
+			free(c);
+			return NULL;
+		}
+		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe >= 0 && connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+			close(probe);
+			snprintf(err, errlen, "control %s: another tund is running", path);
+			free(c);
+			return NULL;
+		}
+		if (probe >= 0) {
+			close(probe);
+		}
+		unlink(path);
+	}
 	c->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->lfd < 0 || bind(c->lfd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
 	    chmod(path, 0660) < 0 || listen(c->lfd, 16) < 0 ||

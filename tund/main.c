@@ -169,11 +169,10 @@ status(void *arg, bool json, char *buf, size_t cap)
 		if (hh->avoid_until_ms > now) {
 			snprintf(state, sizeof(state), "avoided %.1f s",
 				 (double)(hh->avoid_until_ms - now) / 1000);
+		} else if (hh->n_ok == 0 && hh->n_fail == 0) {
+			snprintf(state, sizeof(state), "untried");
 		} else {
-			snprintf(state, sizeof(state), "%s", hh->n_fail && !hh->n_ok ? "untried" : "usable");
-			if (hh->n_ok == 0 && hh->n_fail == 0) {
-				snprintf(state, sizeof(state), "usable");
-			}
+			snprintf(state, sizeof(state), "usable");
 		}
 		out_printf(&o, "  %-12s %-24s %-4s %-15s ok %llu, failed %llu%s%s\n", r->name,
 			   addr_port_fmt(&r->addr, r->port, a, sizeof(a)), r->exit ? "exit" : "",
@@ -195,6 +194,19 @@ reload(struct tund *t)
 	}
 	if (tund_cfg_load(n, t->conf_path) < 0) {
 		log_warnx("SIGHUP: %s is not valid; keeping the relays in use", t->conf_path);
+		free(n);
+		return;
+	}
+	if (n->n_relays == t->cfg.n_relays &&
+	    memcmp(n->relays, t->cfg.relays, sizeof(n->relays[0]) * n->n_relays) == 0 &&
+	    n->n_path == t->cfg.n_path && memcmp(n->path, t->cfg.path, sizeof(n->path)) == 0 &&
+	    n->hops == t->cfg.hops) {
+		/* The same relays and paths: keep the circuits built, take the rest. */
+		t->cfg.pool = n->pool;
+		t->cfg.pool_max = n->pool_max;
+		t->cfg.pool_idle_ms = n->pool_idle_ms;
+		t->cfg.build_timeout_ms = n->build_timeout_ms;
+		log_info("SIGHUP: relays unchanged");
 		free(n);
 		return;
 	}
