@@ -8,10 +8,13 @@
 #   client ──── r1 ──── r2 ──── r3 ──── inet
 #   192.0.2.1  .2 .5   .6 .9  .10 .13   .14   nginx 203.0.113.80 (/big)
 #   chain      exitd   exitd  exitd           dnsmasq 203.0.113.53
-#   curl       :9001   :9001  :9001 (exit)
+#   tund       :9001   :9001  :9001 (exit)
+#   curl
 #
 #   tunnel:  chain ─TLS(TLS(TLS))─> r1 ─> r2 ─> r3 ─TCP─> nginx
 #   proxy:   curl ─TCP─> chain -l 127.0.0.1:8080 ─> r1 ─> r2 ─> r3 ─> nginx
+#   socks:   curl ─SOCKS5─> tund 127.0.0.1:1080 ─> r1 ─> r2 ─> r3 ─> nginx
+#            (tund: path r1 r2 r3, pool 4: circuits built ahead of demand)
 #   direct:  curl ─TCP, forwarded by the kernels of r1, r2, r3─> nginx
 #
 # It brings the topology up (netns-scripts/topo.sh up), measures, prints the
@@ -19,7 +22,7 @@
 # HUP). The figures:
 #
 # 1. Throughput of GET /big (TOPO_BIG_MB MiB), BENCH_RUNS times each, the
-#    three ways alternating (the order rotates each round):
+#    four ways alternating (the order rotates each round):
 #      tunnel  build/chain -n -s through r1, r2, r3, "connect www.example.test
 #              80"; stdin is a fifo holding the request and kept open (-n: nginx
 #              aborts a response when the client half-closes), so chain ends
@@ -33,8 +36,13 @@
 #      proxy   curl --connect-to www.example.test:80:127.0.0.1:8080 to one
 #              chain -l running for the whole section: what a user-facing
 #              proxy costs (one more local TCP hop, and a circuit per request).
-#    Reported: the median of each in Gbit/s (10^9 bit/s), and tunnel/direct
-#    and proxy/direct as percentages. Target: tunnel/direct >= 20 %.
+#      socks   curl --socks5-hostname 127.0.0.1:1080 http://www.example.test/big
+#              to the tund of figure 4 (still running, pool 4): the client
+#              daemon's entrance, the name resolved by the exit;
+#              %{speed_download}, size and status checked as for direct.
+#    Reported: the median of each in Gbit/s (10^9 bit/s), and tunnel/direct,
+#    proxy/direct and socks/direct as percentages. Targets: tunnel/direct
+#    >= 20 %, socks/direct >= 17 %.
 # 2. Circuit build time, 3 hops: "chain ... build BENCH_BUILDS" (default 200,
 #    one after the other, TLS to each hop nested in the previous one).
 #    Reported: median and p95. Target: median < 5 ms.
@@ -46,6 +54,31 @@
 #    also checks that the circuit works): memory freed by the large
 #    transfers would otherwise be reused by the held connections and hide
 #    part of their cost.
+# 4. Time to first byte of the small page (GET /), curl's
+#    %{time_starttransfer} (from curl's start to the first byte of the
+#    response, so it includes the local connect and the SOCKS5 exchange):
+#      warm    curl --socks5-hostname 127.0.0.1:1080 http://www.example.test/
+#              to one tund (build/tund) that runs for this figure and figure
+#              1: path r1 r2 r3, pool 4, so a ready circuit is waiting and a
+#              request pays two trips through the chain (the exit's reply
+#              to the SOCKS5 CONNECT, then the GET), not the build.
+#              BENCH_TTFB requests, one after the other, alternating with
+#              the direct ones, with a 20 ms pause after each so the pool
+#              refills; 5 of each before them are discarded as warm-up.
+#              (The pool grows with demand: one request every few tens of
+#              ms raises its target to pool-max, 64, during the samples.
+#              Each request starts the build of its replacement at once,
+#              in the same tund and through the same relays, so the figure
+#              includes what that build costs the request.)
+#      cold    a fresh tund with pool 0 per request (BENCH_COLD of them):
+#              started, its SOCKS5 port listening, one request (the circuit
+#              is built for it), stopped. The start itself is not timed.
+#      direct  curl http://203.0.113.80/ by plain IP forwarding.
+#    Reported: median and p95 (nearest rank) in ms of each, and the medians
+#    of curl's %{time_connect} (the local connect) and %{time_pretransfer}
+#    (with a proxy: the SOCKS5 exchange too, so the exit's reply) of each,
+#    to show where the time goes. Status and size are checked for every
+#    request. Target: warm median < 1 ms.
 #
 # The summary at the end has one line per figure, "name: value (target ...,
 # met|MISSED)". Exit status: 0 when every measurement was made, whether or
@@ -53,18 +86,22 @@
 # measurement failed (a wrong byte count, a failed circuit, a timeout, ...)
 # or the topology could not be built.
 #
-# Needs root (network namespaces) and make (build/exitd, build/chain). Runs
-# in well under a minute on an idle machine; everything else on the machine
-# competes for the same CPUs, so load skews the throughput figures (the load
-# average is printed first).
+# Needs root (network namespaces) and make (build/exitd, build/chain,
+# build/tund). Runs in about half a minute on an idle machine; everything
+# else on the machine competes for the same CPUs, so load skews the
+# throughput and latency figures (the load average is printed first and in
+# the summary).
 #
 # Environment:
 #   BENCH_RUNS=N      transfers of each kind (default 5)
 #   BENCH_BUILDS=N    circuits built for the build-time figure (default 200)
 #   BENCH_HOLD=N      connections held for the memory figure (default 1000)
+#   BENCH_TTFB=N      warm-pool and direct requests for figure 4 (default 200)
+#   BENCH_COLD=N      cold-start requests (fresh tunds) for figure 4 (default 20)
 #   BENCH_TIMEOUT=S   limit for any single transfer or step (default 120)
 #   TOPO_BIG_MB=N     size of /big in MiB (default 256)
 #   CHAIN=PATH        the chain binary (default build/chain of this tree)
+#   TUND=PATH         the tund binary (default build/tund of this tree)
 #   and those of topo.sh (EXITD, TOPO_KEEP, ...).
 #
 # Safety: all of it happens inside the namespaces topo.sh makes for this run;
@@ -77,16 +114,25 @@ umask 022
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TOPO_SH=$ROOT/netns-scripts/topo.sh
 CHAIN=${CHAIN:-$ROOT/build/chain}
+TUND=${TUND:-$ROOT/build/tund}
 BENCH_RUNS=${BENCH_RUNS:-5}
 BENCH_BUILDS=${BENCH_BUILDS:-200}
 BENCH_HOLD=${BENCH_HOLD:-1000}
+BENCH_TTFB=${BENCH_TTFB:-200}
+BENCH_COLD=${BENCH_COLD:-20}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-120}
 export TOPO_BIG_MB=${TOPO_BIG_MB:-256}
 PROXY_PORT=8080
+SOCKS_PORT=1080         # the warm tund's SOCKS5 entrance (client namespace)
+COLD_PORT=1081          # the cold-start tunds' one
+TTFB_WARMUP=5           # requests of each kind discarded before the samples
+TTFB_PAUSE=0.02         # s after each request, so the pool refills
 
 TARGET_RATIO=20         # tunnel/direct, per cent, at least
 TARGET_BUILD_MS=5       # median build time, ms, below
 TARGET_KB_PER_CONN=64   # exitd RSS per connection, KiB, at most
+TARGET_SOCKS_RATIO=17   # tund SOCKS5/direct, per cent, at least
+TARGET_TTFB_MS=1        # warm-pool time to first byte, median, ms, below
 
 say() { printf '%s\n' "$*"; }
 msg() { printf 'bench: %s\n' "$*" >&2; }
@@ -95,7 +141,7 @@ die() {
 	exit 1
 }
 
-for v in BENCH_RUNS BENCH_BUILDS BENCH_HOLD BENCH_TIMEOUT TOPO_BIG_MB; do
+for v in BENCH_RUNS BENCH_BUILDS BENCH_HOLD BENCH_TTFB BENCH_COLD BENCH_TIMEOUT TOPO_BIG_MB; do
 	case ${!v} in
 	'' | *[!0-9]* | 0*) die "$v must be a positive whole number, not '${!v}'" ;;
 	*) ;;
@@ -103,8 +149,9 @@ for v in BENCH_RUNS BENCH_BUILDS BENCH_HOLD BENCH_TIMEOUT TOPO_BIG_MB; do
 done
 [ "$(id -u)" = 0 ] || die "must run as root (network namespaces)"
 [ -x "$CHAIN" ] || die "$CHAIN is missing: run make"
+[ -x "$TUND" ] || die "$TUND is missing: run make"
 [ -x "${EXITD:-$ROOT/build/exitd}" ] || die "${EXITD:-$ROOT/build/exitd} is missing: run make"
-for c in ip ss curl timeout awk sort; do
+for c in ip ss curl timeout awk sort stat cmp; do
 	command -v "$c" >/dev/null || die "$c is not installed (make deps)"
 done
 
@@ -113,7 +160,7 @@ done
 RUN_DIR=         # made here (mktemp), so down only ever touches our own run
 UP_PID=         # topo.sh up, while it runs
 CUR_PID=        # the step being waited for
-BG_PIDS=        # long-running processes of ours (chain -l, chain hold)
+BG_PIDS=        # long-running processes of ours (chain -l, chain hold, tund)
 
 # TERM, then KILL after 5 s; only our own children, by PID.
 stop_pid() {
@@ -183,6 +230,14 @@ median() {
 	sort -g | awk '{ v[NR] = $1 } END {
 		if (NR == 0) exit 1
 		if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# The P-th percentile (nearest rank) of the numbers on stdin.
+pctl() {
+	sort -g | awk -v p="$1" '{ v[NR] = $1 } END {
+		if (NR == 0) exit 1
+		i = int((NR * p + 99) / 100); if (i < 1) i = 1
+		print v[i] }'
 }
 
 # "met" or "MISSED": met VALUE OP LIMIT, OP one of < <= >=.
@@ -346,6 +401,157 @@ BUILD_P95=${BASH_REMATCH[2]}
 BUILD_MAX=${BASH_REMATCH[3]}
 say "$build_line"
 
+# ---------------------------------------------------------------- first byte (4)
+
+say ""
+say "== time to first byte, GET / ($WEB_NAME), ms: tund warm pool and direct, $BENCH_TTFB each" \
+	"(alternating, after $TTFB_WARMUP each); tund cold start, $BENCH_COLD"
+
+# tund_conf FILE POOL SOCKS_PORT CONTROL: the fixed path r1 r2 r3.
+tund_conf() {
+	cat >"$1" <<-EOF
+		# written by bench-chain.sh
+		relay r1 $R1_ADDR $R1_PIN
+		relay r2 $R2_ADDR $R2_PIN
+		relay r3 $R3_ADDR $R3_PIN exit
+		path r1 r2 r3
+		pool $2
+		socks 127.0.0.1:$3
+		control $4
+		log warn
+	EOF
+}
+
+# tund_start CONF PORT ERR: a tund in the client namespace (ip netns exec
+# execs, so $! is tund itself), listening on 127.0.0.1:PORT; sets TUND_PID.
+tund_start() {
+	ip netns exec "$NS_CLIENT" "$TUND" -c "$1" </dev/null >/dev/null 2>>"$3" 8>&- 9>&- &
+	TUND_PID=$!
+	bg_add "$TUND_PID"
+	wait_listen "$NS_CLIENT" "127.0.0.1:$2" "$TUND_PID" 10 || {
+		sed 's/^/  /' "$3" >&2
+		die "tund -c $1 does not listen on 127.0.0.1:$2"
+	}
+}
+
+# tund_stop PID: SIGTERM, and its exit status (tund exits 0 on SIGTERM);
+# SIGKILL after 5 s. A non-zero status is reported, not fatal.
+tund_stop() {
+	local pid=$1 rc=0 i
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < 500; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		[ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" != Z ] || break
+		sleep 0.01
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" || rc=$?
+	bg_del "$pid"
+	[ "$rc" = 0 ] || msg "warning: tund (pid $pid) exited with status $rc on SIGTERM"
+}
+
+# tund_status SOCKET: its text status, into $RUN/bench-tund.status.
+tund_status() {
+	run /dev/null "$RUN/bench-tund.status" "$RUN/bench-tund.status.err" \
+		ip netns exec "$NS_CLIENT" "$TUND" status -s "$1"
+}
+
+# ttfb_get WHAT FILE CURL_ARGS...: one GET of the small page; appends
+# "starttransfer connect pretransfer" in ms to FILE. Fails on a curl error,
+# a status other than 200 or a size other than PAGE_BYTES.
+ttfb_get() {
+	local what=$1 file=$2 out=$RUN/bench-ttfb.out err=$RUN/bench-ttfb.err rc=0 code size tc tp ts
+	shift 2
+	run /dev/null "$out" "$err" ip netns exec "$NS_CLIENT" curl -sS -o /dev/null \
+		-w '%{http_code} %{size_download} %{time_connect} %{time_pretransfer} %{time_starttransfer}\n' \
+		"$@" || rc=$?
+	if [ "$rc" != 0 ]; then
+		msg "$what: curl exit $rc$([ "$rc" != 124 ] || echo " (timed out after $BENCH_TIMEOUT s)"): $(tr '\n' ' ' <"$err")"
+		return 1
+	fi
+	read -r code size tc tp ts <"$out" || true
+	if [ "${code:-}" != 200 ] || [ "${size:-}" != "$PAGE_BYTES" ]; then
+		msg "$what: HTTP ${code:-?}, ${size:-?} bytes; wanted 200 and $PAGE_BYTES bytes"
+		return 1
+	fi
+	awk -v s="$ts" -v c="$tc" -v p="$tp" 'BEGIN { printf "%.3f %.3f %.3f\n", s * 1000, c * 1000, p * 1000 }' >>"$file"
+}
+
+# col N FILE: the N-th column of FILE, one number a line.
+col() { awk -v n="$1" '{ print $n }' "$2"; }
+ms() { printf '%.3f' "$1"; }
+
+# The page, and its size, once each way.
+run /dev/null "$RUN/bench-page-direct.out" "$RUN/bench-page-direct.err" \
+	ip netns exec "$NS_CLIENT" curl -sS -f "http://$WEB_IP/" || {
+	sed 's/^/  /' "$RUN/bench-page-direct.err" >&2
+	die "the page could not be fetched directly"
+}
+grep -q "$WEB_MARKER" "$RUN/bench-page-direct.out" || die "the page fetched directly is not the test page"
+PAGE_BYTES=$(stat -c %s "$RUN/bench-page-direct.out")
+
+# Cold start: a fresh tund with pool 0 for each request, so the circuit is
+# built for it. No other tund runs meanwhile.
+COLD_CONF=$RUN/bench-tund-cold.conf
+COLD_SOCK=$RUN/bench-tund-cold.sock
+tund_conf "$COLD_CONF" 0 "$COLD_PORT" "$COLD_SOCK"
+: >"$RUN/bench-ttfb-cold.ms"
+for ((i = 0; i < BENCH_COLD; i++)); do
+	tund_start "$COLD_CONF" "$COLD_PORT" "$RUN/bench-tund-cold.err"
+	ttfb_get "tund cold start" "$RUN/bench-ttfb-cold.ms" \
+		--socks5-hostname "127.0.0.1:$COLD_PORT" "http://$WEB_NAME/" ||
+		die "a page through a fresh tund (pool 0) failed"
+	tund_stop "$TUND_PID"
+done
+
+# Warm pool: one tund, kept for figure 1 too.
+WARM_CONF=$RUN/bench-tund.conf
+WARM_SOCK=$RUN/bench-tund.sock
+tund_conf "$WARM_CONF" 4 "$SOCKS_PORT" "$WARM_SOCK"
+tund_start "$WARM_CONF" "$SOCKS_PORT" "$RUN/bench-tund.err"
+WARM_PID=$TUND_PID
+run /dev/null "$RUN/bench-page-socks.out" "$RUN/bench-page-socks.err" \
+	ip netns exec "$NS_CLIENT" curl -sS -f --socks5-hostname "127.0.0.1:$SOCKS_PORT" "http://$WEB_NAME/" || {
+	sed 's/^/  /' "$RUN/bench-page-socks.err" "$RUN/bench-tund.err" >&2
+	die "the page could not be fetched through tund"
+}
+cmp -s "$RUN/bench-page-socks.out" "$RUN/bench-page-direct.out" || die "the page through tund differs from the direct one"
+# Until the pool holds its 4 circuits again.
+for ((i = 0; ; i++)); do
+	tund_status "$WARM_SOCK" || die "tund status failed: $(cat "$RUN/bench-tund.status.err")"
+	ready=$(awk '$1 == "circuits:" { print $2 }' "$RUN/bench-tund.status")
+	[ "${ready:-0}" -lt 4 ] || break
+	[ "$i" -lt 200 ] || die "tund's pool does not fill: $(head -n 2 "$RUN/bench-tund.status" | tr '\n' ' ')"
+	sleep 0.05
+done
+
+: >"$RUN/bench-ttfb-warm.ms"
+: >"$RUN/bench-ttfb-direct.ms"
+for ((i = 0; i < TTFB_WARMUP + BENCH_TTFB; i++)); do
+	wf=$RUN/bench-ttfb-warm.ms df=$RUN/bench-ttfb-direct.ms
+	[ "$i" -ge "$TTFB_WARMUP" ] || wf=/dev/null df=/dev/null
+	ttfb_get "tund warm pool" "$wf" --socks5-hostname "127.0.0.1:$SOCKS_PORT" "http://$WEB_NAME/" ||
+		die "a page through tund failed"
+	sleep "$TTFB_PAUSE"
+	ttfb_get "direct" "$df" "http://$WEB_IP/" || die "a page fetched directly failed"
+	sleep "$TTFB_PAUSE"
+done
+tund_status "$WARM_SOCK" || die "tund status failed: $(cat "$RUN/bench-tund.status.err")"
+TUND_CIRCUITS=$(awk '$1 == "circuits:"' "$RUN/bench-tund.status")
+
+declare -A TTFB_MED TTFB_P95 TTFB_CONN TTFB_PRE
+for k in warm cold direct; do
+	f=$RUN/bench-ttfb-$k.ms
+	TTFB_MED[$k]=$(ms "$(col 1 "$f" | median)")
+	TTFB_P95[$k]=$(ms "$(col 1 "$f" | pctl 95)")
+	TTFB_CONN[$k]=$(ms "$(col 2 "$f" | median)")
+	TTFB_PRE[$k]=$(ms "$(col 3 "$f" | median)")
+done
+say "warm pool:  first byte median ${TTFB_MED[warm]}, p95 ${TTFB_P95[warm]} (medians: connect ${TTFB_CONN[warm]}, pretransfer ${TTFB_PRE[warm]})"
+say "cold start: first byte median ${TTFB_MED[cold]}, p95 ${TTFB_P95[cold]} (medians: connect ${TTFB_CONN[cold]}, pretransfer ${TTFB_PRE[cold]})"
+say "direct:     first byte median ${TTFB_MED[direct]}, p95 ${TTFB_P95[direct]} (medians: connect ${TTFB_CONN[direct]}, pretransfer ${TTFB_PRE[direct]})"
+say "(the page is $PAGE_BYTES bytes; warm tund after the samples: $TUND_CIRCUITS)"
+
 # ---------------------------------------------------------------- throughput (1)
 
 say ""
@@ -394,6 +600,10 @@ measure() {
 		curl_get "chain -l + curl" --connect-to "$WEB_NAME:80:127.0.0.1:$PROXY_PORT" \
 			"http://$WEB_NAME/big" || die "transfer through chain -l failed"
 		;;
+	socks)
+		curl_get "tund SOCKS5 + curl" --socks5-hostname "127.0.0.1:$SOCKS_PORT" \
+			"http://$WEB_NAME/big" || die "transfer through tund's SOCKS5 entrance failed"
+		;;
 	esac
 	if ! [[ $RATE =~ ^[0-9]+\.[0-9]+$ ]] || [ "$RATE" = 0.000 ]; then
 		die "$kind: no rate measured ('$RATE')"
@@ -402,26 +612,30 @@ measure() {
 	printf '  %s %s' "$kind" "$RATE"
 }
 
-KINDS=(tunnel direct proxy)
+KINDS=(tunnel direct proxy socks)
 for ((i = 0; i < BENCH_RUNS; i++)); do
 	printf 'run %d:' "$((i + 1))"
-	for ((k = 0; k < 3; k++)); do
-		measure "${KINDS[(i + k) % 3]}"
+	for ((k = 0; k < ${#KINDS[@]}; k++)); do
+		measure "${KINDS[(i + k) % ${#KINDS[@]}]}"
 	done
 	printf '\n'
 done
 stop_pid "$PROXY_PID"
 bg_del "$PROXY_PID"
+tund_stop "$WARM_PID"
 
 T_MED=$(median <"$RUN/bench-tunnel.rates")
 D_MED=$(median <"$RUN/bench-direct.rates")
 P_MED=$(median <"$RUN/bench-proxy.rates")
+S_MED=$(median <"$RUN/bench-socks.rates")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b > 0 ? a / b * 100 : 0) }'; }
 T_RATIO=$(ratio "$T_MED" "$D_MED")
 P_RATIO=$(ratio "$P_MED" "$D_MED")
+S_RATIO=$(ratio "$S_MED" "$D_MED")
 range() { sort -g "$1" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s-%s", lo, hi }'; }
 say "medians: tunnel $T_MED, direct $D_MED, chain -l + curl $P_MED Gbit/s" \
 	"(ranges $(range "$RUN/bench-tunnel.rates"), $(range "$RUN/bench-direct.rates"), $(range "$RUN/bench-proxy.rates"))"
+say "median: tund SOCKS5 + curl $S_MED Gbit/s, $S_RATIO % of direct (range $(range "$RUN/bench-socks.rates"))"
 
 # ---------------------------------------------------------------- summary
 
@@ -438,3 +652,12 @@ for r in 1 2 3; do
 	say "exitd RSS per connection, r$r: ${KB_PER[$r]} KB ($BENCH_HOLD open;" \
 		"target <= $TARGET_KB_PER_CONN KB, $(verdict "${KB_PER[$r]}" '<=' "$TARGET_KB_PER_CONN"))"
 done
+say "time to first byte, GET / through tund's SOCKS5, warm pool, median: ${TTFB_MED[warm]} ms" \
+	"($BENCH_TTFB requests; target < $TARGET_TTFB_MS ms, $(verdict "${TTFB_MED[warm]}" '<' "$TARGET_TTFB_MS"))"
+say "time to first byte, warm pool, p95: ${TTFB_P95[warm]} ms (no target of its own)"
+say "time to first byte, cold start (fresh tund, pool 0), median: ${TTFB_MED[cold]} ms, p95 ${TTFB_P95[cold]} ms" \
+	"($BENCH_COLD requests; no target of its own)"
+say "time to first byte, direct (curl), median: ${TTFB_MED[direct]} ms, p95 ${TTFB_P95[direct]} ms" \
+	"($BENCH_TTFB requests; the baseline)"
+say "throughput through tund's SOCKS5 + curl: $(printf '%.2f' "$S_MED") Gbit/s, $S_RATIO % of direct" \
+	"(median of $BENCH_RUNS; target >= $TARGET_SOCKS_RATIO %, $(verdict "$S_RATIO" '>=' "$TARGET_SOCKS_RATIO"))"
