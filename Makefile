@@ -5,6 +5,7 @@
 #   make test       unit tests, then the network-namespace tests (root)
 #   make unit       unit tests only
 #   make asan       unit tests under AddressSanitizer and UBSan (build/san/)
+#   make netns-asan the namespace tests with sanitizer builds of the daemons
 #   make fuzz       libFuzzer targets (clang), each run briefly on its corpus
 #   make deps       install the Debian packages needed (does nothing if present)
 #   make demo       the tunnel in namespaces, a page fetched by name through 3 relays
@@ -80,6 +81,13 @@ unit: $(UNIT_BINS)
 asan:
 	$(MAKE) SAN=1 unit
 
+# The namespace tests again, with every daemon built with ASan and UBSan:
+# what the unit tests cannot reach (event loops, real peers) is checked too.
+netns-asan:
+	$(MAKE) SAN=1 all
+	@EXITD=$(CURDIR)/build/san/exitd TUND=$(CURDIR)/build/san/tund \
+		CHAIN=$(CURDIR)/build/san/chain tests/net/run.sh
+
 netns-test: all
 	@tests/net/run.sh
 
@@ -122,6 +130,6 @@ clean:
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
-.PHONY: all unit asan netns-test test fuzz deps demo bench clean
+.PHONY: all unit asan netns-asan netns-test test fuzz deps demo bench clean
 .DELETE_ON_ERROR:
 .SECONDARY:

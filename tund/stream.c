@@ -336,7 +336,9 @@ stream_new(struct ev *ev, struct circuit *c, const struct stream_opts *o, stream
 		free(s);
 		return NULL;
 	}
-	memcpy(s->tx, o->pre, o->pre_len);
+	if (o->pre_len > 0) {
+		memcpy(s->tx, o->pre, o->pre_len);
+	}
 	s->tx_len = o->pre_len;
 	s->o.pre = NULL;
 	s->in_polled = poll_fd(s, o->in_fd);

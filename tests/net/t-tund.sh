@@ -47,7 +47,8 @@ if [ ! -x "$TUND" ]; then
 	exit 0
 fi
 export TOPO_RELAYS=4
-export TOPO_BIG_MB=${TOPO_BIG_MB:-8}
+# /slow sends /big at 2 MB/s: its size sets how long part 7 lasts (curl gives up at 30 s).
+export TOPO_BIG_MB=8
 T_START=$(date +%s)
 topo_up
 topo_need_exitd

@@ -443,7 +443,7 @@ add_hop(const char *spec)
 		fprintf(stderr, "chain: bad relay '%s' (want ADDR:PORT,sha256:HEX)\n", spec);
 		exit(2);
 	}
-	snprintf(h->name, sizeof(h->name), "%s", tmp);
+	snprintf(h->name, sizeof(h->name), "%.31s", tmp);
 	n_hops++;
 }
 
