@@ -15,7 +15,15 @@
 #include "log.h"
 
 #define POOL_TICK_MS 1000
-#define POOL_DEMAND_SLOTS 10
+/* Demand is counted in slots of 100 ms over POOL_DEMAND_MS; the busiest slot counts. */
+#define POOL_SLOT_MS 100
+#define POOL_DEMAND_SLOTS (POOL_DEMAND_MS / POOL_SLOT_MS)
+/*
+ * A stream that took a ready circuit is given this long before the
+ * replacement is built: the builds' handshakes would otherwise queue
+ * ahead of the stream's first round trip, in tund and in every relay.
+ */
+#define POOL_REFILL_DELAY_MS 5
 
 struct pc {                     /* a circuit the pool owns */
 	struct pc *prev, *next;
@@ -48,11 +56,11 @@ struct pool {
 	size_t n_ready, n_building;
 	struct pool_wait *wait_head, *wait_tail;
 	size_t n_waiting;
-	struct ev_timer tick, deliver;
+	struct ev_timer tick, deliver, refill_later;
 	uint64_t retry_at_ms;           /* fixed path in back-off: no builds before */
-	/* Takes per second over the last POOL_DEMAND_SLOTS seconds. */
+	/* Takes per 100 ms slot over the last POOL_DEMAND_MS. */
 	uint32_t demand[POOL_DEMAND_SLOTS];
-	uint64_t demand_sec;
+	uint64_t demand_slot;
 	size_t target;                  /* ready circuits wanted, as of the last refill */
 	uint64_t built, failed, taken;
 	char last_err[200];
@@ -71,28 +79,35 @@ static void refill(struct pool *p);
 static void
 demand_roll(struct pool *p)
 {
-	uint64_t sec = ev_now_ms(p->ev) / 1000;
+	uint64_t slot = ev_now_ms(p->ev) / POOL_SLOT_MS;
 
-	if (sec - p->demand_sec >= POOL_DEMAND_SLOTS) {
+	if (slot - p->demand_slot >= POOL_DEMAND_SLOTS) {
 		memset(p->demand, 0, sizeof(p->demand));
 	} else {
-		for (uint64_t s = p->demand_sec + 1; s <= sec; s++) {
+		for (uint64_t s = p->demand_slot + 1; s <= slot; s++) {
 			p->demand[s % POOL_DEMAND_SLOTS] = 0;
 		}
 	}
-	p->demand_sec = sec;
+	p->demand_slot = slot;
 }
 
+/*
+ * The most streams taken within 100 ms, over the last 10 s: a burst
+ * raises it, a steady trickle (which the pool refills between takes)
+ * does not.
+ */
 static size_t
 recent_takes(struct pool *p)
 {
-	size_t n = 0;
+	size_t peak = 0;
 
 	demand_roll(p);
 	for (size_t i = 0; i < POOL_DEMAND_SLOTS; i++) {
-		n += p->demand[i];
+		if (p->demand[i] > peak) {
+			peak = p->demand[i];
+		}
 	}
-	return n;
+	return peak;
 }
 
 static void
@@ -295,6 +310,12 @@ on_deliver(struct ev *ev, void *arg)
 }
 
 static void
+on_refill_later(struct ev *ev, void *arg)
+{
+	refill(arg);
+}
+
+static void
 on_tick(struct ev *ev, void *arg)
 {
 	struct pool *p = arg;
@@ -335,9 +356,10 @@ pool_new(struct ev *ev, SSL_CTX *ctx, const struct tund_cfg *cfg, struct paths *
 	p->ctx = ctx;
 	p->cfg = cfg;
 	p->paths = paths;
-	p->demand_sec = ev_now_ms(ev) / 1000;
+	p->demand_slot = ev_now_ms(ev) / POOL_SLOT_MS;
 	ev_timer_init(&p->tick, on_tick, p);
 	ev_timer_init(&p->deliver, on_deliver, p);
+	ev_timer_init(&p->refill_later, on_refill_later, p);
 	ev_timer_set(ev, &p->tick, POOL_TICK_MS);
 	refill(p);
 	return p;
@@ -365,6 +387,7 @@ pool_free(struct pool *p)
 	close_all(p, false);
 	ev_timer_del(p->ev, &p->tick);
 	ev_timer_del(p->ev, &p->deliver);
+	ev_timer_del(p->ev, &p->refill_later);
 	while (p->wait_head) {
 		struct pool_wait *w = p->wait_head;
 
@@ -394,11 +417,14 @@ pool_get(struct pool *p, pool_got_cb *cb, void *arg)
 	p->wait_tail = w;
 	p->n_waiting++;
 	demand_roll(p);
-	p->demand[p->demand_sec % POOL_DEMAND_SLOTS]++;
+	p->demand[p->demand_slot % POOL_DEMAND_SLOTS]++;
 	for (struct pc *pc = p->list; pc; pc = pc->next) {
-		if (pc->ready) {
-			hand_over(p, pc);
-			break;
+		if (pc->ready && hand_over(p, pc)) {
+			/* Served at once: build its replacement a moment later. */
+			if (!ev_timer_armed(&p->refill_later)) {
+				ev_timer_set(p->ev, &p->refill_later, POOL_REFILL_DELAY_MS);
+			}
+			return w;
 		}
 	}
 	refill(p);

@@ -3,9 +3,10 @@
  * The pool of ready circuits (DESIGN sections 5 and 9): at least `pool`
  * circuits kept built through every hop, waiting for a request, so a new
  * stream pays one trip through the chain instead of the build. The pool
- * refills in the background, builds in parallel, and grows with recent
- * demand (the streams taken in the last 10 s) up to pool-max, so a burst
- * does not queue behind one-at-a-time builds. A ready circuit unused for
+ * refills in the background (a few ms after a take, so the builds do not
+ * delay the stream that took one), builds in parallel, and grows with
+ * recent demand (the most streams taken within 100 ms over the last 10 s)
+ * up to pool-max, so a burst does not queue behind one-at-a-time builds. A ready circuit unused for
  * pool-idle is replaced before the relays' idle timeout would cut it. A
  * failed build blames the hop that failed (path.h backs it off).
  *
