@@ -175,6 +175,8 @@ tund_cfg_line(struct conf *c, int argc, char **argv, void *arg)
 		conf_duration_ms(c, kw, argv[1], 100, 120 * 1000, &cfg->build_timeout_ms);
 	} else if (strcmp(kw, "stream-idle") == 0) {
 		conf_duration_ms(c, kw, argv[1], 1000, 24 * 3600 * 1000, &cfg->stream_idle_ms);
+	} else if (strcmp(kw, "optimistic") == 0) {
+		conf_bool(c, kw, argv[1], &cfg->optimistic);
 	} else if (strcmp(kw, "socks") == 0) {
 		if (addr_port_parse(argv[1], &cfg->socks, &cfg->socks_port) < 0) {
 			conf_err(c, "socks: bad address '%.60s' (want ADDR:PORT)", argv[1]);

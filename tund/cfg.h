@@ -13,6 +13,10 @@
  *                         (default 240s: under the relays' idle timeout)
  *   build-timeout DUR     a circuit's build, and its wait for a reply (10s)
  *   stream-idle DUR       a stream with no byte either way is closed (300s)
+ *   optimistic yes|no     answer a SOCKS5 CONNECT at once and send the
+ *                         application's first bytes with the request; a
+ *                         refusal then arrives as a reset (default no:
+ *                         the exit's code reaches the application)
  *   socks ADDR:PORT       the SOCKS5 entrance, on a loopback address only
  *   control PATH          the status socket (default /run/tund.sock)
  *   log error|warn|info|debug
@@ -54,6 +58,7 @@ struct tund_cfg {
 	uint64_t pool_idle_ms;
 	uint64_t build_timeout_ms;
 	uint64_t stream_idle_ms;
+	bool optimistic;
 	bool have_socks;
 	struct addr socks;
 	uint16_t socks_port;

@@ -36,11 +36,18 @@
 #define SOCKS_IN_MAX_CLIENTS 4096
 /* Circuits found dead when handed over are replaced this many times. */
 #define HANDOVER_RETRIES 3
+/*
+ * Optimistic CONNECT: after answering at once, how long to wait for the
+ * application's first bytes to send them with the request. Protocols
+ * where the server speaks first send nothing; they lose only this.
+ */
+#define OPTIMISTIC_WAIT_MS 3
 #define ACCEPT_PAUSE_MS 1000
 
 enum cstate {
-	C_READING,
-	C_WAIT,
+	C_READING,      /* greeting and request */
+	C_EARLY,        /* optimistic: answered, taking the first bytes */
+	C_WAIT,         /* request sent, waiting for the exit */
 	C_STREAM,
 };
 
@@ -52,6 +59,8 @@ struct client {
 	uint8_t in[IN_CAP];
 	size_t in_len;
 	bool greeted;           /* method choice already sent */
+	bool optimistic;        /* answered before the exit did */
+	bool early_ready;       /* optimistic: the first bytes are in (or waited for) */
 	struct socks5_req req;
 	size_t early_off;
 	struct pool_wait *wait;
@@ -100,6 +109,13 @@ socks_in_parse(const uint8_t *p, size_t len, size_t *used, bool *method_ok, stru
 	}
 	*used = g + r;
 	return PARSE_OK;
+}
+
+/* The most a client may spend before its stream starts. */
+static uint64_t
+wait_limit_ms(const struct socks_in *s)
+{
+	return REQUEST_TIMEOUT_MS + 2 * s->cfg->build_timeout_ms + REPLY_TIMEOUT_MIN_MS;
 }
 
 static void
@@ -191,18 +207,28 @@ on_reply(struct circuit *c, const struct socks5_reply *rep, void *arg)
 	size_t off = 0, len;
 	struct stream_opts o;
 
+	if (cl->optimistic && rep->rep != SOCKS5_REP_OK) {
+		/* The application was told yes already: a reset is all it can hear now. */
+		s->failed++;
+		s->total++;
+		client_free(cl, true);
+		return;
+	}
 	if (rep->rep != SOCKS5_REP_OK || cl->req.cmd != SOCKS5_CMD_CONNECT) {
 		/* Lookups end here, and so do refusals: the code goes back unchanged. */
 		reply_and_close(cl, rep->rep, &rep->bnd);
 		return;
 	}
-	if (!cl->greeted) {
+	if (cl->optimistic) {
+		off = len = 0;
+	} else if (!cl->greeted) {
 		socks5_build_method(msg, sizeof(msg), &len, SOCKS5_METHOD_NOAUTH);
 		off = len;
 		cl->greeted = true;
 	}
-	if (socks5_build_reply(msg + off, sizeof(msg) - off, &len, rep->rep, &rep->bnd) < 0 ||
-	    !send_small(cl, msg, off + len)) {
+	if (!cl->optimistic &&
+	    (socks5_build_reply(msg + off, sizeof(msg) - off, &len, rep->rep, &rep->bnd) < 0 ||
+	     !send_small(cl, msg, off + len))) {
 		client_free(cl, true);
 		return;
 	}
@@ -235,6 +261,11 @@ on_circuit_dead(struct circuit *c, void *arg)
 	struct client *cl = arg;
 
 	log_warnx_rl("stream failed before the exit replied: %s", circuit_error(c));
+	if (cl->optimistic) {
+		cl->s->failed++;
+		client_free(cl, true);
+		return;
+	}
 	/* Our own timer ran out: timed out; anything else broke the circuit. */
 	reply_and_close(cl, circuit_fail(c) == CIRC_E_TIMEOUT ? SOCKS5_REP_TIMEOUT : SOCKS5_REP_FAIL,
 			NULL);
@@ -245,20 +276,43 @@ static const struct circuit_cbs wait_cbs = {
 	.dead = on_circuit_dead,
 };
 
+/* Sends the request with the early bytes, once there is a circuit and, if optimistic, bytes. */
 static void
-got_circuit(void *arg, struct circuit *c, const char *err)
+send_request(struct client *cl)
 {
-	struct client *cl = arg;
 	size_t early = cl->in_len - cl->early_off;
 
-	cl->wait = NULL;
-	if (c == NULL) {
-		log_warnx_rl("no circuit for a stream: %s", err);
-		reply_and_close(cl, SOCKS5_REP_FAIL, NULL);
+	if (cl->c == NULL || (cl->optimistic && !cl->early_ready)) {
 		return;
 	}
 	if (early > CIRCUIT_MAX_EARLY) {
 		early = CIRCUIT_MAX_EARLY;
+	}
+	cl->state = C_WAIT;
+	ev_fd_mod(cl->s->ev, cl->fd, 0);
+	if (circuit_request(cl->c, &cl->req, cl->in + cl->early_off, early) < 0) {
+		if (cl->optimistic) {
+			client_free(cl, true);
+		} else {
+			reply_and_close(cl, SOCKS5_REP_FAIL, NULL);
+		}
+	}
+}
+
+static void
+got_circuit(void *arg, struct circuit *c, const char *err)
+{
+	struct client *cl = arg;
+
+	cl->wait = NULL;
+	if (c == NULL) {
+		log_warnx_rl("no circuit for a stream: %s", err);
+		if (cl->optimistic) {
+			client_free(cl, true);
+		} else {
+			reply_and_close(cl, SOCKS5_REP_FAIL, NULL);
+		}
+		return;
 	}
 	if (circuit_state(c) == CIRC_DEAD && cl->retries < HANDOVER_RETRIES) {
 		/* It died between the pool and us (a relay closed it): nothing was sent yet. */
@@ -275,9 +329,28 @@ got_circuit(void *arg, struct circuit *c, const char *err)
 	circuit_set_reply_timeout(c, cl->s->cfg->build_timeout_ms * 3 > REPLY_TIMEOUT_MIN_MS
 					     ? cl->s->cfg->build_timeout_ms * 3
 					     : REPLY_TIMEOUT_MIN_MS);
-	if (circuit_request(c, &cl->req, cl->in + cl->early_off, early) < 0) {
-		reply_and_close(cl, SOCKS5_REP_FAIL, NULL);
+	send_request(cl);
+}
+
+/* Optimistic: the first bytes after our early yes. */
+static void
+read_early(struct client *cl)
+{
+	ssize_t n = recv(cl->fd, cl->in + cl->in_len, sizeof(cl->in) - cl->in_len, 0);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		return;
 	}
+	if (n < 0) {
+		client_free(cl, true);
+		return;
+	}
+	/* Bytes, or the application's end of data (the stream reads it again). */
+	cl->in_len += (size_t)n;
+	cl->early_ready = true;
+	ev_fd_mod(cl->s->ev, cl->fd, 0);
+	ev_timer_set(cl->s->ev, &cl->timer, wait_limit_ms(cl->s));
+	send_request(cl);
 }
 
 static void
@@ -291,6 +364,10 @@ on_client(struct ev *ev, int fd, unsigned int events, void *arg)
 	enum parse_res pr;
 	ssize_t n;
 
+	if (cl->state == C_EARLY && events != EV_ERR) {
+		read_early(cl);
+		return;
+	}
 	if (cl->state != C_READING) {
 		/* Waiting: the application gave up (closed or reset) before its reply. */
 		client_free(cl, true);
@@ -342,12 +419,42 @@ on_client(struct ev *ev, int fd, unsigned int events, void *arg)
 		return;
 	}
 	cl->early_off = used;
-	cl->state = C_WAIT;
-	/* Watch only for the application's failure while we wait (EV_ERR). */
-	ev_fd_mod(ev, fd, 0);
+	if (s->cfg->optimistic && cl->req.cmd == SOCKS5_CMD_CONNECT) {
+		/*
+		 * Answer yes at once, so the application sends its first bytes
+		 * now and they leave with the request: one trip through the
+		 * chain saved. A refusal then reaches it as a reset.
+		 */
+		uint8_t msg[2 + SOCKS5_MAX_MSG];
+		size_t off = 0, len;
+
+		if (!cl->greeted) {
+			socks5_build_method(msg, sizeof(msg), &len, SOCKS5_METHOD_NOAUTH);
+			off = len;
+			cl->greeted = true;
+		}
+		if (socks5_build_reply(msg + off, sizeof(msg) - off, &len, SOCKS5_REP_OK, NULL) < 0 ||
+		    !send_small(cl, msg, off + len)) {
+			client_free(cl, true);
+			return;
+		}
+		cl->optimistic = true;
+		cl->early_ready = cl->in_len > used;
+		cl->state = C_EARLY;
+		ev_timer_set(ev, &cl->timer, cl->early_ready ? wait_limit_ms(s) : OPTIMISTIC_WAIT_MS);
+	} else {
+		cl->state = C_WAIT;
+		/* Watch only for the application's failure while we wait (EV_ERR). */
+		ev_fd_mod(ev, fd, 0);
+		ev_timer_set(ev, &cl->timer, wait_limit_ms(s));
+	}
 	cl->wait = pool_get(s->pool, got_circuit, cl);
 	if (cl->wait == NULL) {
-		reply_and_close(cl, SOCKS5_REP_FAIL, NULL);
+		if (cl->optimistic) {
+			client_free(cl, true);
+		} else {
+			reply_and_close(cl, SOCKS5_REP_FAIL, NULL);
+		}
 	}
 }
 
@@ -356,8 +463,18 @@ on_client_timer(struct ev *ev, void *arg)
 {
 	struct client *cl = arg;
 
+	if (cl->state == C_EARLY && !cl->early_ready) {
+		/* No first bytes in time: the request goes without them. */
+		cl->early_ready = true;
+		ev_fd_mod(ev, cl->fd, 0);
+		ev_timer_set(ev, &cl->timer, wait_limit_ms(cl->s));
+		send_request(cl);
+		return;
+	}
 	log_debug("%s: a SOCKS5 client took too long", __func__);
-	if (cl->state == C_WAIT) {
+	if (cl->optimistic) {
+		client_free(cl, true);
+	} else if (cl->state == C_WAIT) {
 		reply_and_close(cl, SOCKS5_REP_TIMEOUT, NULL);
 	} else {
 		client_free(cl, true);
@@ -405,7 +522,7 @@ on_accept(struct ev *ev, int lfd, unsigned int events, void *arg)
 		cl->s = s;
 		cl->fd = fd;
 		ev_timer_init(&cl->timer, on_client_timer, cl);
-		ev_timer_set(ev, &cl->timer, REQUEST_TIMEOUT_MS + 2 * s->cfg->build_timeout_ms);
+		ev_timer_set(ev, &cl->timer, REQUEST_TIMEOUT_MS);
 		cl->next = s->clients;
 		if (s->clients) {
 			s->clients->prev = cl;
