@@ -21,8 +21,28 @@
 
 #include "log.h"
 
+/*
+ * A small cache of answers to resolv_addrs, direct-mapped by a seeded hash
+ * of the name: bounded (RESOLV_CACHE_SLOTS entries, allocated at the first
+ * answer), each kept for its DNS TTL clipped to RESOLV_CACHE_MAX_TTL_S.
+ * Only positive answers are kept. The relay's resolver caches too; this
+ * saves the round trips to it, which dominate a fresh stream's set-up.
+ */
+#define RESOLV_CACHE_SLOTS 512
+#define RESOLV_CACHE_MAX_TTL_S 300
+
+struct cache_ent {
+	char name[256];         /* lower case; "" when empty */
+	struct addr addrs[RESOLV_MAX_ADDRS];
+	size_t n;
+	uint64_t expires_ms;
+};
+
 struct resolv {
 	struct ev *ev;
+	struct cache_ent *cache;
+	uint64_t cache_seed;
+	uint64_t cache_hits, cache_misses;
 	ares_channel ch;
 	struct ev_timer timer;
 	struct ev_timer early_timer;
@@ -44,6 +64,7 @@ struct resolv_query {
 	bool cancelled;
 	bool starting;          /* inside the call that started it */
 	uint16_t id;            /* raw queries: the client's message ID */
+	char *key;              /* Q_ADDRS: the lower-case name, for the cache */
 	/* The result, kept until delivered. */
 	enum resolv_status st;
 	struct addr addrs[RESOLV_MAX_ADDRS];
@@ -127,6 +148,9 @@ resolv_new(struct ev *ev, const struct addr *servers, const uint16_t *ports, siz
 		return NULL;
 	}
 	r->ev = ev;
+	if (RAND_bytes((unsigned char *)&r->cache_seed, sizeof(r->cache_seed)) != 1) {
+		r->cache_seed = (uint64_t)(uintptr_t)r;
+	}
 	ev_timer_init(&r->timer, on_timer, r);
 	ev_timer_init(&r->early_timer, on_early, r);
 	memset(&opts, 0, sizeof(opts));
@@ -196,6 +220,7 @@ resolv_free(struct resolv *r)
 		q->cancelled = true;
 		deliver(q);
 	}
+	free(r->cache);
 	free(r);
 }
 
@@ -259,6 +284,7 @@ deliver(struct resolv_query *q)
 	}
 	free(q->name);
 	free(q->msg);
+	free(q->key);
 	free(q);
 }
 
@@ -304,10 +330,61 @@ started(struct resolv *r, struct resolv_query *q)
 	rearm(r);
 }
 
+static struct cache_ent *
+cache_slot(struct resolv *r, const char *key)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ r->cache_seed;
+
+	for (const char *p = key; *p; p++) {
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
+	}
+	return &r->cache[(h ^ (h >> 31)) % RESOLV_CACHE_SLOTS];
+}
+
+static void
+cache_put(struct resolv *r, const char *key, const struct addr *addrs, size_t n, int ttl_s)
+{
+	struct cache_ent *e;
+
+	if (ttl_s <= 0 || n == 0 || strlen(key) >= sizeof(e->name)) {
+		return;
+	}
+	if (r->cache == NULL) {
+		r->cache = calloc(RESOLV_CACHE_SLOTS, sizeof(*r->cache));
+		if (r->cache == NULL) {
+			return;
+		}
+	}
+	if (ttl_s > RESOLV_CACHE_MAX_TTL_S) {
+		ttl_s = RESOLV_CACHE_MAX_TTL_S;
+	}
+	e = cache_slot(r, key);
+	snprintf(e->name, sizeof(e->name), "%s", key);
+	memcpy(e->addrs, addrs, n * sizeof(*addrs));
+	e->n = n;
+	e->expires_ms = ev_now_ms(r->ev) + (uint64_t)ttl_s * 1000;
+}
+
+static const struct cache_ent *
+cache_get(struct resolv *r, const char *key)
+{
+	const struct cache_ent *e;
+
+	if (r->cache == NULL) {
+		return NULL;
+	}
+	e = cache_slot(r, key);
+	if (e->n == 0 || strcmp(e->name, key) != 0 || e->expires_ms <= ev_now_ms(r->ev)) {
+		return NULL;
+	}
+	return e;
+}
+
 static void
 addrs_done(void *arg, int status, int timeouts, struct ares_addrinfo *res)
 {
 	struct resolv_query *q = arg;
+	int ttl = RESOLV_CACHE_MAX_TTL_S;
 
 	if (status == ARES_SUCCESS && res) {
 		for (struct ares_addrinfo_node *ai = res->nodes; ai && q->n < RESOLV_MAX_ADDRS;
@@ -316,7 +393,13 @@ addrs_done(void *arg, int status, int timeouts, struct ares_addrinfo *res)
 
 			if (addr_from_sockaddr(ai->ai_addr, &q->addrs[q->n], &port) == 0) {
 				q->n++;
+				if (ai->ai_ttl < ttl) {
+					ttl = ai->ai_ttl;
+				}
 			}
+		}
+		if (q->key && status != ARES_EDESTRUCTION) {
+			cache_put(q->r, q->key, q->addrs, q->n, ttl);
 		}
 	}
 	if (res) {
@@ -334,11 +417,32 @@ resolv_addrs(struct resolv *r, const char *name, resolv_addrs_cb *cb, void *arg)
 {
 	struct ares_addrinfo_hints hints;
 	struct resolv_query *q = query_new(r, Q_ADDRS, arg);
+	const struct cache_ent *e;
 
 	if (q == NULL) {
 		return NULL;
 	}
 	q->cb.addrs = cb;
+	/* DNS names are case-insensitive: one cache entry per name. */
+	q->key = strdup(name);
+	if (q->key) {
+		for (char *p = q->key; *p; p++) {
+			if (*p >= 'A' && *p <= 'Z') {
+				*p = (char)(*p - 'A' + 'a');
+			}
+		}
+		e = cache_get(r, q->key);
+		if (e) {
+			r->cache_hits++;
+			memcpy(q->addrs, e->addrs, e->n * sizeof(e->addrs[0]));
+			q->n = e->n;
+			q->st = RESOLV_OK;
+			finished(q, ARES_SUCCESS);      /* delivered from the loop */
+			q->starting = false;
+			return q;
+		}
+		r->cache_misses++;
+	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;

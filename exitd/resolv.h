@@ -7,6 +7,8 @@
  * A query's callback runs exactly once, unless the query was cancelled
  * first with resolv_cancel(); after a cancel nothing refers to the
  * caller's argument again. Results are borrowed for the callback.
+ * Addresses of names are cached (bounded, for their TTL, at most 300 s);
+ * PTR and raw queries are not.
  */
 #ifndef EXITD_RESOLV_H
 #define EXITD_RESOLV_H
