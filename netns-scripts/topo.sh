@@ -426,6 +426,8 @@ start_dns() {
 	log-facility=$UP_RUN/dnsmasq.log
 	log-queries=extra
 	cache-size=0
+	# Answers carry a TTL as a real zone's would (dnsmasq's default is 0).
+	local-ttl=60
 	# Answer for example.test from here; anything not below is NXDOMAIN.
 	local=/example.test/
 	host-record=$WEB_NAME,$WEB_IP,$WEB_IP6
