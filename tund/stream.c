@@ -239,20 +239,27 @@ step(struct stream *s, int *err, const char **why)
 			return false;
 		}
 	}
-	/* circuit -> rx */
-	if (s->rx_len == 0 && !circuit_peer_eof(s->c)) {
-		ssize_t n = circuit_read(s->c, s->rx, sizeof(s->rx));
+	/*
+	 * circuit -> rx: as many records as are there and fit, so the local
+	 * side gets one large write instead of one per TLS record.
+	 */
+	if (s->rx_len == 0) {
+		s->rx_off = 0;
+		while (s->rx_len < sizeof(s->rx) && !circuit_peer_eof(s->c)) {
+			ssize_t n = circuit_read(s->c, s->rx + s->rx_len, sizeof(s->rx) - s->rx_len);
 
-		if (n > 0) {
-			s->rx_off = 0;
-			s->rx_len = (size_t)n;
-			moved = true;
-		} else if (n == 0) {
-			moved = true;
-		} else if (n != -EAGAIN) {
-			*err = EPIPE;
-			*why = circuit_error(s->c);
-			return false;
+			if (n > 0) {
+				s->rx_len += (size_t)n;
+				moved = true;
+			} else if (n == 0) {
+				moved = true;
+			} else if (n == -EAGAIN) {
+				break;
+			} else {
+				*err = EPIPE;
+				*why = circuit_error(s->c);
+				return false;
+			}
 		}
 	}
 	/* rx -> local */
