@@ -366,6 +366,18 @@ else
 	t_fail "status --json shows r1 failed" "$got"
 fi
 
+# --- RESOLVE and RESOLVE_PTR through the entrance (curl uses neither); paths through r2, r3, r4
+# still work after r1 died.
+got=$(ip netns exec "$NS_CLIENT" python3 "$ROOT/tests/net/socks-lookup.py" "$A_PORT" resolve "$WEB_NAME" 2>&1 || true)
+case $got in
+"0 $WEB_IP" | "0 $WEB_IP6") t_ok "RESOLVE through tund: the exit's answer ($got)" ;;
+*) t_fail "RESOLVE through tund" "$got" ;;
+esac
+t_eq "RESOLVE_PTR through tund" "0 $WEB_NAME" \
+	"$(ip netns exec "$NS_CLIENT" python3 "$ROOT/tests/net/socks-lookup.py" "$A_PORT" ptr "$WEB_IP" 2>&1 || true)"
+t_eq "RESOLVE of an unknown name: the exit's 0x04 unchanged" "4 -" \
+	"$(ip netns exec "$NS_CLIENT" python3 "$ROOT/tests/net/socks-lookup.py" "$A_PORT" resolve nx.example.test 2>&1 || true)"
+
 # --- 10. SIGTERM
 stop_tund "SIGTERM: instance A exits 0" "$APID"
 
