@@ -124,6 +124,7 @@ BENCH_TIMEOUT=${BENCH_TIMEOUT:-120}
 export TOPO_BIG_MB=${TOPO_BIG_MB:-256}
 PROXY_PORT=8080
 SOCKS_PORT=1080         # the warm tund's SOCKS5 entrance (client namespace)
+OPT_PORT=1082           # the warm tund with "optimistic yes"
 COLD_PORT=1081          # the cold-start tunds' one
 TTFB_WARMUP=5           # requests of each kind discarded before the samples
 TTFB_PAUSE=0.02         # s after each request, so the pool refills
@@ -407,7 +408,7 @@ say ""
 say "== time to first byte, GET / ($WEB_NAME), ms: tund warm pool and direct, $BENCH_TTFB each" \
 	"(alternating, after $TTFB_WARMUP each); tund cold start, $BENCH_COLD"
 
-# tund_conf FILE POOL SOCKS_PORT CONTROL: the fixed path r1 r2 r3.
+# tund_conf FILE POOL SOCKS_PORT CONTROL [OPTIMISTIC]: the fixed path r1 r2 r3.
 tund_conf() {
 	cat >"$1" <<-EOF
 		# written by bench-chain.sh
@@ -418,6 +419,7 @@ tund_conf() {
 		pool $2
 		socks 127.0.0.1:$3
 		control $4
+		optimistic ${5:-no}
 		log warn
 	EOF
 }
@@ -525,22 +527,35 @@ for ((i = 0; ; i++)); do
 	sleep 0.05
 done
 
+# A second warm tund with "optimistic yes": CONNECT answered at once, so
+# curl's GET leaves with the request (one trip through the chain saved).
+OPT_CONF=$RUN/bench-tund-opt.conf
+OPT_SOCK=$RUN/bench-tund-opt.sock
+tund_conf "$OPT_CONF" 4 "$OPT_PORT" "$OPT_SOCK" yes
+tund_start "$OPT_CONF" "$OPT_PORT" "$RUN/bench-tund-opt.err"
+OPT_PID=$TUND_PID
+
 : >"$RUN/bench-ttfb-warm.ms"
+: >"$RUN/bench-ttfb-opt.ms"
 : >"$RUN/bench-ttfb-direct.ms"
 for ((i = 0; i < TTFB_WARMUP + BENCH_TTFB; i++)); do
-	wf=$RUN/bench-ttfb-warm.ms df=$RUN/bench-ttfb-direct.ms
-	[ "$i" -ge "$TTFB_WARMUP" ] || wf=/dev/null df=/dev/null
+	wf=$RUN/bench-ttfb-warm.ms of=$RUN/bench-ttfb-opt.ms df=$RUN/bench-ttfb-direct.ms
+	[ "$i" -ge "$TTFB_WARMUP" ] || wf=/dev/null of=/dev/null df=/dev/null
 	ttfb_get "tund warm pool" "$wf" --socks5-hostname "127.0.0.1:$SOCKS_PORT" "http://$WEB_NAME/" ||
 		die "a page through tund failed"
+	sleep "$TTFB_PAUSE"
+	ttfb_get "tund warm pool, optimistic" "$of" --socks5-hostname "127.0.0.1:$OPT_PORT" \
+		"http://$WEB_NAME/" || die "a page through the optimistic tund failed"
 	sleep "$TTFB_PAUSE"
 	ttfb_get "direct" "$df" "http://$WEB_IP/" || die "a page fetched directly failed"
 	sleep "$TTFB_PAUSE"
 done
+tund_stop "$OPT_PID"
 tund_status "$WARM_SOCK" || die "tund status failed: $(cat "$RUN/bench-tund.status.err")"
 TUND_CIRCUITS=$(awk '$1 == "circuits:"' "$RUN/bench-tund.status")
 
 declare -A TTFB_MED TTFB_P95 TTFB_CONN TTFB_PRE
-for k in warm cold direct; do
+for k in warm opt cold direct; do
 	f=$RUN/bench-ttfb-$k.ms
 	TTFB_MED[$k]=$(ms "$(col 1 "$f" | median)")
 	TTFB_P95[$k]=$(ms "$(col 1 "$f" | pctl 95)")
@@ -548,6 +563,7 @@ for k in warm cold direct; do
 	TTFB_PRE[$k]=$(ms "$(col 3 "$f" | median)")
 done
 say "warm pool:  first byte median ${TTFB_MED[warm]}, p95 ${TTFB_P95[warm]} (medians: connect ${TTFB_CONN[warm]}, pretransfer ${TTFB_PRE[warm]})"
+say "optimistic: first byte median ${TTFB_MED[opt]}, p95 ${TTFB_P95[opt]} (medians: connect ${TTFB_CONN[opt]}, pretransfer ${TTFB_PRE[opt]})"
 say "cold start: first byte median ${TTFB_MED[cold]}, p95 ${TTFB_P95[cold]} (medians: connect ${TTFB_CONN[cold]}, pretransfer ${TTFB_PRE[cold]})"
 say "direct:     first byte median ${TTFB_MED[direct]}, p95 ${TTFB_P95[direct]} (medians: connect ${TTFB_CONN[direct]}, pretransfer ${TTFB_PRE[direct]})"
 say "(the page is $PAGE_BYTES bytes; warm tund after the samples: $TUND_CIRCUITS)"
@@ -655,6 +671,8 @@ done
 say "time to first byte, GET / through tund's SOCKS5, warm pool, median: ${TTFB_MED[warm]} ms" \
 	"($BENCH_TTFB requests; target < $TARGET_TTFB_MS ms, $(verdict "${TTFB_MED[warm]}" '<' "$TARGET_TTFB_MS"))"
 say "time to first byte, warm pool, p95: ${TTFB_P95[warm]} ms (no target of its own)"
+say "time to first byte, warm pool with optimistic yes, median: ${TTFB_MED[opt]} ms, p95 ${TTFB_P95[opt]} ms" \
+	"($BENCH_TTFB requests; target < $TARGET_TTFB_MS ms, $(verdict "${TTFB_MED[opt]}" '<' "$TARGET_TTFB_MS"))"
 say "time to first byte, cold start (fresh tund, pool 0), median: ${TTFB_MED[cold]} ms, p95 ${TTFB_P95[cold]} ms" \
 	"($BENCH_COLD requests; no target of its own)"
 say "time to first byte, direct (curl), median: ${TTFB_MED[direct]} ms, p95 ${TTFB_P95[direct]} ms" \
