@@ -65,11 +65,13 @@
 #              BENCH_TTFB requests, one after the other, alternating with
 #              the direct ones, with a 20 ms pause after each so the pool
 #              refills; 5 of each before them are discarded as warm-up.
-#              (The pool grows with demand: one request every few tens of
-#              ms raises its target to pool-max, 64, during the samples.
-#              Each request starts the build of its replacement at once,
-#              in the same tund and through the same relays, so the figure
-#              includes what that build costs the request.)
+#              (The pool grows with bursts only, the most streams taken
+#              within 100 ms, so one request at a time keeps it at 4; a
+#              taken circuit is replaced 5 ms later, after the request's
+#              first round trip, so the figure does not pay for that build.)
+#      optimistic  the same against a second warm tund with "optimistic
+#              yes": the CONNECT is answered at once and curl's GET leaves
+#              with it, one trip through the chain instead of two.
 #      cold    a fresh tund with pool 0 per request (BENCH_COLD of them):
 #              started, its SOCKS5 port listening, one request (the circuit
 #              is built for it), stopped. The start itself is not timed.
@@ -78,7 +80,7 @@
 #    of curl's %{time_connect} (the local connect) and %{time_pretransfer}
 #    (with a proxy: the SOCKS5 exchange too, so the exit's reply) of each,
 #    to show where the time goes. Status and size are checked for every
-#    request. Target: warm median < 1 ms.
+#    request. Target: warm median < 1 ms (reported for both warm kinds).
 #
 # The summary at the end has one line per figure, "name: value (target ...,
 # met|MISSED)". Exit status: 0 when every measurement was made, whether or
