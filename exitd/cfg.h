@@ -18,7 +18,7 @@
  *   request-timeout DUR         SOCKS5 greeting and request, from their first byte, 10s
  *   connect-timeout DUR         per address tried, default 10s
  *   idle-timeout DUR            no byte either way (also before a request), 300s
- *   buffer SIZE                 per direction per connection, default 64k
+ *   buffer SIZE                 per direction per connection, default 128k
  *   log-clients yes|no          put client addresses in logs, default no
  *   log error|warn|info|debug   default info
  */

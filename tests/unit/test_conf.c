@@ -675,7 +675,7 @@ test_cfg_defaults(void **state)
 	assert_int_equal(cfg.request_timeout_ms, 10000);
 	assert_int_equal(cfg.connect_timeout_ms, 10000);
 	assert_int_equal(cfg.idle_timeout_ms, 300000);
-	assert_int_equal(cfg.buffer_size, 65536);
+	assert_int_equal(cfg.buffer_size, 131072);
 	assert_false(cfg.log_clients);
 	assert_int_equal(cfg.log_level, LOG_LVL_INFO);
 	assert_int_equal(policy_rule_count(cfg.policy), 0);
@@ -877,7 +877,7 @@ test_cfg_bad_value_keeps_default(void **state)
 	     "max-connections 10\nmax-connections 20\n");
 	assert_int_equal(c.errors, 5);
 	assert_int_equal(cfg.max_conns, 20);   /* the last good value wins */
-	assert_int_equal(cfg.buffer_size, 65536);
+	assert_int_equal(cfg.buffer_size, 131072);
 	assert_int_equal(cfg.idle_timeout_ms, 300000);
 	assert_int_equal(cfg.log_level, LOG_LVL_INFO);
 	assert_true(cfg.resolve);
