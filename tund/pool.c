@@ -229,7 +229,9 @@ start_build(struct pool *p)
 	r = paths_choose(p->paths, ev_now_ms(p->ev), pc->idx, &pc->n, &retry_ms);
 	if (r < 0) {
 		if (r == -EAGAIN) {
+			/* Try again as soon as the back-off ends, not at the next tick. */
 			p->retry_at_ms = ev_now_ms(p->ev) + retry_ms;
+			ev_timer_set(p->ev, &p->refill_later, retry_ms);
 		}
 		free(pc);
 		return false;
