@@ -50,6 +50,9 @@ fi
 export TOPO_RELAYS=4
 # /slow sends /big at 2 MB/s: its size sets how long part 7 lasts (curl gives up at 30 s).
 export TOPO_BIG_MB=8
+# A short request-timeout at the relays: ready circuits must still survive
+# it while they wait idle for their request (checked in part 2).
+export TOPO_EXITD_EXTRA="request-timeout 2s"
 T_START=$(date +%s)
 topo_up
 topo_need_exitd
@@ -219,6 +222,14 @@ case $page in
 *"$WEB_MARKER"*) t_ok "curl --socks5-hostname through tund: the page" ;;
 *) t_fail "curl --socks5-hostname through tund: the page" "$page" ;;
 esac
+# Ready circuits wait idle for their request at the exit; the relays'
+# request-timeout (2 s here) counts from the request's first byte, so an
+# idle pool is not torn down and rebuilt.
+sleep 1
+built0=$(tj "$A_SOCK" 'j["circuits"]["built"]')
+sleep 3
+st=$(tj "$A_SOCK" '"%d %d" % (j["circuits"]["built"], j["circuits"]["ready"])')
+t_eq "ready circuits outlive the relays' request-timeout (no rebuilds in 3 s)" "$built0 4" "$st"
 
 # --- 4. A burst of 40 parallel fetches; the pool grows with demand
 target0=$(tj "$A_SOCK" 'j["circuits"]["target"]')
