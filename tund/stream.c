@@ -13,6 +13,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "buf.h"
+
+/* Per direction; allocated only while holding data, so idle streams cost none. */
 #define STREAM_BUF 65536
 
 struct stream {
@@ -21,10 +24,8 @@ struct stream {
 	struct stream_opts o;
 	bool sock;                      /* in_fd == out_fd */
 	bool in_polled, out_polled;     /* false: never blocks, never polled */
-	uint8_t tx[STREAM_BUF];         /* local -> circuit */
-	size_t tx_len;
-	uint8_t rx[STREAM_BUF];         /* circuit -> local */
-	size_t rx_off, rx_len;
+	struct buf tx;                  /* local -> circuit */
+	struct buf rx;                  /* circuit -> local */
 	bool in_eof, shut_sent, out_blocked, out_shut;
 	uint64_t up, down;
 	struct ev_timer idle;           /* also the first kick, at 0 ms */
@@ -172,7 +173,7 @@ poll_fd(struct stream *s, int fd)
 static void
 set_interest(struct stream *s)
 {
-	unsigned int m_in = (!s->in_eof && s->tx_len < sizeof(s->tx)) ? EV_RD : 0;
+	unsigned int m_in = (!s->in_eof && buf_room(&s->tx) > 0) ? EV_RD : 0;
 	unsigned int m_out = s->out_blocked ? EV_WR : 0;
 
 	if (s->sock) {
@@ -196,12 +197,19 @@ step(struct stream *s, int *err, const char **why)
 	bool moved = false;
 
 	/* local -> tx */
-	if (!s->in_eof && s->tx_len < sizeof(s->tx)) {
-		ssize_t n = s->sock ? recv(s->o.in_fd, s->tx + s->tx_len, sizeof(s->tx) - s->tx_len, 0)
-				    : read(s->o.in_fd, s->tx + s->tx_len, sizeof(s->tx) - s->tx_len);
+	if (!s->in_eof && buf_room(&s->tx) > 0) {
+		size_t room;
+		uint8_t *w = buf_wptr(&s->tx, &room);
+		ssize_t n;
 
+		if (w == NULL) {
+			*err = ENOMEM;
+			*why = "out of memory";
+			return false;
+		}
+		n = s->sock ? recv(s->o.in_fd, w, room, 0) : read(s->o.in_fd, w, room);
 		if (n > 0) {
-			s->tx_len += (size_t)n;
+			buf_commit(&s->tx, (size_t)n);
 			moved = true;
 		} else if (n == 0) {
 			s->in_eof = true;
@@ -212,13 +220,18 @@ step(struct stream *s, int *err, const char **why)
 			return false;
 		}
 	}
-	/* tx -> circuit: a blocked write is retried with the same bytes first. */
-	if (s->tx_len > 0) {
-		ssize_t n = circuit_write(s->c, s->tx, s->tx_len);
+	/*
+	 * tx -> circuit: a blocked write is retried with the same bytes
+	 * first (tx's head only moves when they are taken; a compaction
+	 * may move them, which the TLS contexts accept).
+	 */
+	if (buf_len(&s->tx) > 0) {
+		size_t len;
+		const uint8_t *p = buf_rptr(&s->tx, &len);
+		ssize_t n = circuit_write(s->c, p, len);
 
 		if (n > 0) {
-			memmove(s->tx, s->tx + n, s->tx_len - (size_t)n);
-			s->tx_len -= (size_t)n;
+			buf_consume(&s->tx, (size_t)n);
 			s->up += (uint64_t)n;
 			moved = true;
 		} else if (n != -EAGAIN) {
@@ -227,7 +240,7 @@ step(struct stream *s, int *err, const char **why)
 			return false;
 		}
 	}
-	if (s->in_eof && s->tx_len == 0 && !s->shut_sent && !s->o.no_halfclose) {
+	if (s->in_eof && buf_len(&s->tx) == 0 && !s->shut_sent && !s->o.no_halfclose) {
 		int r = circuit_shutdown(s->c);
 
 		if (r == 0) {
@@ -243,33 +256,45 @@ step(struct stream *s, int *err, const char **why)
 	 * circuit -> rx: as many records as are there and fit, so the local
 	 * side gets one large write instead of one per TLS record.
 	 */
-	if (s->rx_len == 0) {
-		s->rx_off = 0;
-		while (s->rx_len < sizeof(s->rx) && !circuit_peer_eof(s->c)) {
-			ssize_t n = circuit_read(s->c, s->rx + s->rx_len, sizeof(s->rx) - s->rx_len);
+	while (buf_len(&s->rx) == 0 || (buf_room(&s->rx) > 0 && !s->out_blocked)) {
+		size_t room;
+		uint8_t *w;
+		ssize_t n;
 
-			if (n > 0) {
-				s->rx_len += (size_t)n;
-				moved = true;
-			} else if (n == 0) {
-				moved = true;
-			} else if (n == -EAGAIN) {
-				break;
-			} else {
-				*err = EPIPE;
-				*why = circuit_error(s->c);
-				return false;
+		if (circuit_peer_eof(s->c)) {
+			break;
+		}
+		w = buf_wptr(&s->rx, &room);
+		if (w == NULL) {
+			if (room == 0 && buf_len(&s->rx) > 0) {
+				break;          /* full: write it out first */
 			}
+			*err = ENOMEM;
+			*why = "out of memory";
+			return false;
+		}
+		n = circuit_read(s->c, w, room);
+		if (n > 0) {
+			buf_commit(&s->rx, (size_t)n);
+			moved = true;
+		} else if (n == 0) {
+			moved = true;
+		} else if (n == -EAGAIN) {
+			break;
+		} else {
+			*err = EPIPE;
+			*why = circuit_error(s->c);
+			return false;
 		}
 	}
 	/* rx -> local */
-	if (s->rx_len > 0) {
-		ssize_t n = s->sock ? send(s->o.out_fd, s->rx + s->rx_off, s->rx_len, MSG_NOSIGNAL)
-				    : write(s->o.out_fd, s->rx + s->rx_off, s->rx_len);
+	if (buf_len(&s->rx) > 0) {
+		size_t len;
+		const uint8_t *p = buf_rptr(&s->rx, &len);
+		ssize_t n = s->sock ? send(s->o.out_fd, p, len, MSG_NOSIGNAL) : write(s->o.out_fd, p, len);
 
 		if (n > 0) {
-			s->rx_off += (size_t)n;
-			s->rx_len -= (size_t)n;
+			buf_consume(&s->rx, (size_t)n);
 			s->down += (uint64_t)n;
 			s->out_blocked = false;
 			moved = true;
@@ -282,7 +307,7 @@ step(struct stream *s, int *err, const char **why)
 		}
 	}
 	/* The exit's end of data, all delivered: FIN to the application. */
-	if (circuit_peer_eof(s->c) && s->rx_len == 0 && s->sock && !s->out_shut) {
+	if (circuit_peer_eof(s->c) && buf_len(&s->rx) == 0 && s->sock && !s->out_shut) {
 		shutdown(s->o.out_fd, SHUT_WR);
 		s->out_shut = true;
 	}
@@ -308,12 +333,12 @@ pump(struct stream *s)
 	} while (moved && err == 0);
 	if (err) {
 		end(s, err, why ? why : "stream broken");
-	} else if (circuit_peer_eof(s->c) && s->rx_len == 0 &&
+	} else if (circuit_peer_eof(s->c) && buf_len(&s->rx) == 0 &&
 		   (s->shut_sent || s->o.no_halfclose || !s->sock)) {
 		/* Done both ways (or, for tools, when the exit is done). */
 		end(s, 0, "done");
 	} else {
-		circuit_set_reading(s->c, s->rx_len == 0);
+		circuit_set_reading(s->c, buf_room(&s->rx) > 0);
 		set_interest(s);
 	}
 	s->busy--;
@@ -339,14 +364,13 @@ stream_new(struct ev *ev, struct circuit *c, const struct stream_opts *o, stream
 	s->sock = o->in_fd == o->out_fd;
 	s->last_ms = ev_now_ms(ev);
 	ev_timer_init(&s->idle, on_idle, s);
-	if (o->pre_len > sizeof(s->tx)) {
+	buf_init(&s->tx, STREAM_BUF);
+	buf_init(&s->rx, STREAM_BUF);
+	if (buf_put(&s->tx, o->pre, o->pre_len) < 0) {
+		buf_fini(&s->tx);
 		free(s);
 		return NULL;
 	}
-	if (o->pre_len > 0) {
-		memcpy(s->tx, o->pre, o->pre_len);
-	}
-	s->tx_len = o->pre_len;
 	s->o.pre = NULL;
 	s->in_polled = poll_fd(s, o->in_fd);
 	s->out_polled = s->sock ? s->in_polled : poll_fd(s, o->out_fd);
@@ -373,6 +397,8 @@ stream_free(struct stream *s)
 		ev_fd_del(s->ev, s->o.out_fd);
 	}
 	circuit_free(s->c);
+	buf_fini(&s->tx);
+	buf_fini(&s->rx);
 	if (s->o.own_fds) {
 		close(s->o.in_fd);
 		if (!s->sock) {
