@@ -42,10 +42,8 @@ say "relays (pins made by 'exitd keygen' a moment ago)"
 printf '  r1 %s %s\n  r2 %s %s\n  r3 %s %s (exit)\n' "$R1_ADDR" "$R1_PIN" "$R2_ADDR" "$R2_PIN" \
 	"$R3_ADDR" "$R3_PIN"
 
-link=$(ip -n "$NS_CLIENT" -o link show | awk -F': ' '$2 != "lo" { sub(/@.*/, "", $2); print $2; exit }')
-ip netns exec "$NS_CLIENT" tcpdump -i "$link" -n -U -s 0 -w "$RUN/client.pcap" 2>/dev/null &
-PIDS+=($!)
-sleep 0.5
+capture_start "$RUN/client.pcap"
+PIDS+=("$CAP_PID")
 
 printf '%s\n' "relay r1 $R1_ADDR $R1_PIN" "relay r2 $R2_ADDR $R2_PIN" \
 	"relay r3 $R3_ADDR $R3_PIN exit" "path r1 r2 r3" "pool 4" "socks 127.0.0.1:1080" \
@@ -78,11 +76,9 @@ say "tund status"
 
 sleep 0.5
 stop_all
-say "what crossed the client's link ($link)"
-total=$(tcpdump -r "$RUN/client.pcap" -n 2>/dev/null | wc -l)
-# The kernel's own link housekeeping (ARP, neighbour discovery, MLD) is not traffic.
-other=$(tcpdump -r "$RUN/client.pcap" -n "not (tcp and host ${R1_ADDR%:*} and port ${R1_ADDR#*:}) and not arp and not icmp6 and not (ip6 and dst net ff00::/8)" 2>/dev/null | wc -l)
-names=$(tcpdump -r "$RUN/client.pcap" -n -A 2>/dev/null | grep -c 'example' || true)
-echo "  $total packets; $other not TCP with r1:${R1_ADDR#*:}; $names with 'example' in clear"
-[ "$other" -eq 0 ] && [ "$names" -eq 0 ] && [ "$sum" = "$BIG_SHA256" ]
+say "what crossed the client's link ($CAP_LINK)"
+read -r total other dns names < <(capture_counts "$RUN/client.pcap" \
+	"tcp and host ${R1_ADDR%:*} and port ${R1_ADDR#*:}")
+echo "  $total packets; $other not TCP with r1:${R1_ADDR#*:}; $dns DNS; $names with 'example.test' in clear"
+[ "$other" -eq 0 ] && [ "$dns" -eq 0 ] && [ "$names" -eq 0 ] && [ "$sum" = "$BIG_SHA256" ]
 say "demo done; tearing down"

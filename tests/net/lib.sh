@@ -34,6 +34,8 @@
 #   t_summary
 #   wait_port NS IP PORT [SECONDS]          until a TCP listener is there (default 10 s)
 #   rss_kb PID                              resident set size in KiB
+#   capture_start FILE / capture_stop       record the client's link (CAP_PID)
+#   capture_counts FILE ALLOWED             "TOTAL OTHER DNS NAMES" for the leak checks
 #
 # Variables from $RUN/env after topo_up: RUN, TOPO_ID, NS_CLIENT NS_R1 NS_R2
 # NS_R3 NS_INET, CLIENT_IP(6), R1_ADDR R1_PIN R1_PID (same for R2, R3),
@@ -187,4 +189,42 @@ rss_kb() {
 	kb=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status" 2>/dev/null) || return 1
 	[ -n "$kb" ] || return 1
 	echo "$kb"
+}
+
+# The capture of the client's only link, for the leak checks: everything
+# the client namespace sends or receives. capture_start FILE starts
+# tcpdump and waits until it listens (sets CAP_PID and CAP_LINK; the
+# caller adds CAP_PID to its own cleanup); capture_stop ends it.
+capture_start() {
+	local i
+	CAP_LINK=$(ip -n "$NS_CLIENT" -o link show | awk -F': ' '$2 != "lo" { sub(/@.*/, "", $2); print $2; exit }')
+	# --immediate-mode: without it libpcap hands packets over in blocks, and
+	# the last ones before capture_stop would never be looked at.
+	ip netns exec "$NS_CLIENT" tcpdump --immediate-mode -i "$CAP_LINK" -n -U -s 0 -w "$1" 2>"$1.log" &
+	CAP_PID=$!
+	for ((i = 0; i < 50; i++)); do
+		grep -q listening "$1.log" 2>/dev/null && break
+		sleep 0.1
+	done
+}
+
+capture_stop() {
+	kill -INT "$CAP_PID" 2>/dev/null || true
+	wait "$CAP_PID" 2>/dev/null || true
+}
+
+# capture_counts FILE ALLOWED: prints "TOTAL OTHER DNS NAMES": packets in
+# all; packets that are neither ALLOWED (a tcpdump filter, the relays'
+# TCP) nor the kernel's own link housekeeping (ARP, ICMPv6 neighbour
+# discovery, MLD reports to ff02::), which is not traffic; packets to or
+# from port 53; packets with "example.test" in clear. CAP_OTHER_FILTER is
+# the filter for OTHER, to show offenders.
+capture_counts() {
+	local f=$1
+	CAP_OTHER_FILTER="not ($2) and not arp and not icmp6 and not (ip6 and dst net ff00::/8)"
+	printf '%s %s %s %s\n' \
+		"$(tcpdump -r "$f" -n 2>/dev/null | wc -l)" \
+		"$(tcpdump -r "$f" -n "$CAP_OTHER_FILTER" 2>/dev/null | wc -l)" \
+		"$(tcpdump -r "$f" -n "port 53" 2>/dev/null | wc -l)" \
+		"$(tcpdump -r "$f" -n -A 2>/dev/null | grep -c 'example\.test' || true)"
 }

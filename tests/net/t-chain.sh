@@ -51,11 +51,8 @@ t_status() {
 # at the end, nothing may have crossed it but TCP with a relay's port, and
 # no name of the test zone in clear. The kernel's own link housekeeping
 # (ARP, ICMPv6 neighbour discovery, MLD reports to ff02::) is not traffic.
-link=$(ip -n "$NS_CLIENT" -o link show | awk -F': ' '$2 != "lo" { sub(/@.*/, "", $2); print $2; exit }')
-ip netns exec "$NS_CLIENT" tcpdump -i "$link" -n -U -s 0 -w "$RUN/client.pcap" 2>"$RUN/tcpdump.log" &
-CAP=$!
-BGPIDS+=($CAP)
-for _ in $(seq 1 50); do grep -q listening "$RUN/tcpdump.log" 2>/dev/null && break; sleep 0.1; done
+capture_start "$RUN/client.pcap"
+BGPIDS+=("$CAP_PID")
 
 # --- Fetches through the chain (curl -> chain -l -> r1 -> r2 -> r3 -> nginx)
 n_client "$CHAIN" "${H3[@]}" -l 127.0.0.1:8080 connect "$WEB_NAME" 80 2>"$RUN/chain-l.log" &
@@ -237,12 +234,9 @@ else
 fi
 
 # --- The capture of the client's link
-kill -INT "$CAP" 2>/dev/null || true
-wait "$CAP" 2>/dev/null || true
-total=$(tcpdump -r "$RUN/client.pcap" -n 2>/dev/null | wc -l)
-other=$(tcpdump -r "$RUN/client.pcap" -n "not (tcp and (port ${R1_ADDR#*:} or port 9009)) and not arp and not icmp6 and not (ip6 and dst net ff00::/8)" 2>/dev/null | wc -l)
-udp53=$(tcpdump -r "$RUN/client.pcap" -n "port 53" 2>/dev/null | wc -l)
-names=$(tcpdump -r "$RUN/client.pcap" -n -A 2>/dev/null | grep -c 'example\.test\|example.test' || true)
+capture_stop
+read -r total other udp53 names < <(capture_counts "$RUN/client.pcap" \
+	"tcp and (port ${R1_ADDR#*:} or port 9009)")
 if [ "$total" -gt 1000 ] && [ "$other" -eq 0 ] && [ "$udp53" -eq 0 ] && [ "$names" -eq 0 ]; then
 	t_ok "capture: $total packets on the client's link, all TCP with relays, no DNS, no name in clear"
 else

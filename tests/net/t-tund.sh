@@ -168,11 +168,8 @@ stop_tund() {
 
 # Everything the client namespace sends or receives on its only link is
 # recorded (as in t-chain.sh); checked at the end.
-link=$(ip -n "$NS_CLIENT" -o link show | awk -F': ' '$2 != "lo" { sub(/@.*/, "", $2); print $2; exit }')
-ip netns exec "$NS_CLIENT" tcpdump -i "$link" -n -U -s 0 -w "$RUN/client.pcap" 2>"$RUN/tcpdump.log" &
-CAP=$!
-BGPIDS+=("$CAP")
-for _ in $(seq 1 50); do grep -q listening "$RUN/tcpdump.log" 2>/dev/null && break; sleep 0.1; done
+capture_start "$RUN/client.pcap"
+BGPIDS+=("$CAP_PID")
 
 # --- 1. Configuration check
 conf "$A_CONF" "$A_PORT" "$A_SOCK"
@@ -415,19 +412,15 @@ t_eq "optimistic: status counts the refusal" 1 "$(tj "$C_SOCK" 'j["streams"]["re
 stop_tund "SIGTERM: instance C exits 0" "$CPID"
 
 # --- 9. The capture of the client's link
-kill -INT "$CAP" 2>/dev/null || true
-wait "$CAP" 2>/dev/null || true
-forget "$CAP"
-total=$(tcpdump -r "$RUN/client.pcap" -n 2>/dev/null | wc -l)
-other=$(tcpdump -r "$RUN/client.pcap" -n "not (tcp and port $PORT) and not arp and not icmp6 and not (ip6 and dst net ff00::/8)" 2>/dev/null | wc -l)
-dns=$(tcpdump -r "$RUN/client.pcap" -n "port 53" 2>/dev/null | wc -l)
-clear=$(tcpdump -r "$RUN/client.pcap" -n -A 2>/dev/null | grep -c 'example\.test' || true)
+capture_stop
+forget "$CAP_PID"
+read -r total other dns clear < <(capture_counts "$RUN/client.pcap" "tcp and port $PORT")
 if [ "$total" -gt 1000 ] && [ "$other" -eq 0 ] && [ "$dns" -eq 0 ] && [ "$clear" -eq 0 ]; then
 	t_ok "capture: $total packets on the client's link, all TCP with relays' port $PORT, no DNS, no name in clear"
 else
 	t_fail "capture: only relay TCP on the client's link" \
 		"$total packets, $other not relay TCP, $dns DNS, $clear with a name in clear" \
-		"$(tcpdump -r "$RUN/client.pcap" -n "not (tcp and port $PORT) and not arp and not icmp6" 2>/dev/null | head -n 5)"
+		"$(tcpdump -r "$RUN/client.pcap" -n "$CAP_OTHER_FILTER" 2>/dev/null | head -n 5)"
 fi
 
 cleanup_bg
