@@ -14,14 +14,14 @@
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
-PKGS    := openssl libcares
+PKGS    := openssl libcares libnl-3.0 libnl-route-3.0 libpcap
 WARN    := -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual -Wstrict-prototypes \
            -Wmissing-prototypes -Wsign-compare -Wformat=2 -Wvla -Wno-unused-parameter
 ifeq ($(WERROR),1)
 WARN    += -Werror
 endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lcares)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lcares -lnl-route-3 -lnl-3 -lpcap)
 ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -MMD -MP -Isrc $(WARN) $(PKG_CFLAGS) $(CFLAGS)
 
 B       ?= build

@@ -5,7 +5,8 @@
 set -eu
 PKGS="make build-essential pkg-config clang libssl-dev libc-ares-dev libnl-3-dev
 libnl-route-3-dev libpcap-dev libcmocka-dev libclang-rt-14-dev iproute2 curl
-dnsutils dnsmasq-base nginx-light iperf3 tcpdump procps python3"
+dnsutils dnsmasq-base nginx-light iperf3 tcpdump procps python3 wget wrk ethtool
+chromium"
 missing=
 for p in $PKGS; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
