@@ -724,15 +724,13 @@ circuit_new(struct ev *ev, SSL_CTX *ctx, const struct circuit_hop *hops, size_t 
 		 * not from here: a timer of 0 ms fires it from the loop.
 		 */
 		c->state = CIRC_CONNECTING;
-		if (ev_timer_set(ev, &c->timer, 0) < 0) {
-			goto fail;
-		}
+		ev_timer_set(ev, &c->timer, 0);
 		return c;
 	}
-	if (ev_fd_add(ev, c->fd, EV_WR, on_fd, c) < 0 ||
-	    ev_timer_set(ev, &c->timer, timeout_ms) < 0) {
+	if (ev_fd_add(ev, c->fd, EV_WR, on_fd, c) < 0) {
 		goto fail;
 	}
+	ev_timer_set(ev, &c->timer, timeout_ms);
 	return c;
 fail:
 	really_free(c);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The event loop: see ev.h. epoll in level-triggered mode; fds in a table
- * indexed by fd; timers in a min-heap of pointers to embedded ev_timer.
+ * indexed by fd; timers in a pairing heap of embedded ev_timer nodes.
  */
 #include "ev.h"
 
@@ -25,12 +25,14 @@ struct ev {
 	int setsize;
 	struct ev_fd *fds;
 	uint32_t gen;
-	struct ev_timer **heap;
-	size_t heap_len, heap_cap;
+	struct pheap timers;
 	uint64_t now_ms;
 	bool stop;
-	void (*before_sleep)(struct ev *ev, void *arg);
-	void *before_sleep_arg;
+	struct {
+		void (*cb)(struct ev *ev, void *arg);
+		void *arg;
+	} hooks[EV_MAX_HOOKS];
+	size_t n_hooks;
 };
 
 #define EV_BATCH 256
@@ -67,6 +69,7 @@ ev_new(int setsize)
 		return NULL;
 	}
 	ev->setsize = setsize;
+	pheap_init(&ev->timers);
 	ev->now_ms = clock_ms();
 	return ev;
 }
@@ -79,7 +82,6 @@ ev_free(struct ev *ev)
 	}
 	close(ev->epfd);
 	free(ev->fds);
-	free(ev->heap);
 	free(ev);
 }
 
@@ -156,60 +158,12 @@ ev_fd_del(struct ev *ev, int fd)
 	memset(&ev->fds[fd], 0, sizeof(ev->fds[fd]));
 }
 
-/* Timers: a binary min-heap on when_ms. */
-
-static void
-heap_place(struct ev *ev, size_t i, struct ev_timer *t)
-{
-	ev->heap[i] = t;
-	t->idx = i;
-}
-
-static void
-heap_up(struct ev *ev, size_t i)
-{
-	struct ev_timer *t = ev->heap[i];
-
-	while (i > 0) {
-		size_t parent = (i - 1) / 2;
-
-		if (ev->heap[parent]->when_ms <= t->when_ms) {
-			break;
-		}
-		heap_place(ev, i, ev->heap[parent]);
-		i = parent;
-	}
-	heap_place(ev, i, t);
-}
-
-static void
-heap_down(struct ev *ev, size_t i)
-{
-	struct ev_timer *t = ev->heap[i];
-
-	for (;;) {
-		size_t c = 2 * i + 1;
-
-		if (c >= ev->heap_len) {
-			break;
-		}
-		if (c + 1 < ev->heap_len && ev->heap[c + 1]->when_ms < ev->heap[c]->when_ms) {
-			c++;
-		}
-		if (t->when_ms <= ev->heap[c]->when_ms) {
-			break;
-		}
-		heap_place(ev, i, ev->heap[c]);
-		i = c;
-	}
-	heap_place(ev, i, t);
-}
+/* Timers. */
 
 void
 ev_timer_init(struct ev_timer *t, ev_timer_cb *cb, void *arg)
 {
-	t->when_ms = 0;
-	t->idx = SIZE_MAX;
+	pheap_node_init(&t->node);
 	t->cb = cb;
 	t->arg = arg;
 }
@@ -217,48 +171,52 @@ ev_timer_init(struct ev_timer *t, ev_timer_cb *cb, void *arg)
 void
 ev_timer_del(struct ev *ev, struct ev_timer *t)
 {
-	size_t i = t->idx;
-	struct ev_timer *last;
+	pheap_remove(&ev->timers, &t->node);
+}
 
-	if (i == SIZE_MAX) {
-		return;
-	}
-	t->idx = SIZE_MAX;
-	last = ev->heap[--ev->heap_len];
-	if (last == t) {
-		return;
-	}
-	heap_place(ev, i, last);
-	heap_up(ev, i);
-	heap_down(ev, last->idx);
+void
+ev_timer_set_at(struct ev *ev, struct ev_timer *t, uint64_t when_ms)
+{
+	pheap_remove(&ev->timers, &t->node);
+	pheap_insert(&ev->timers, &t->node, when_ms);
+}
+
+void
+ev_timer_set(struct ev *ev, struct ev_timer *t, uint64_t ms)
+{
+	ev_timer_set_at(ev, t, ev_clock_ms(ev) + ms);
 }
 
 int
-ev_timer_set(struct ev *ev, struct ev_timer *t, uint64_t ms)
+ev_before_sleep(struct ev *ev, void (*cb)(struct ev *ev, void *arg), void *arg)
 {
-	/* Grow first: a failure must leave an armed timer armed. */
-	if (t->idx == SIZE_MAX && ev->heap_len == ev->heap_cap) {
-		size_t ncap = ev->heap_cap ? ev->heap_cap * 2 : 64;
-		struct ev_timer **n = realloc(ev->heap, ncap * sizeof(*n));
-
-		if (n == NULL) {
-			return -ENOMEM;
-		}
-		ev->heap = n;
-		ev->heap_cap = ncap;
+	if (ev->n_hooks == EV_MAX_HOOKS) {
+		return -ENOSPC;
 	}
-	ev_timer_del(ev, t);
-	t->when_ms = ev->now_ms + ms;
-	heap_place(ev, ev->heap_len++, t);
-	heap_up(ev, t->idx);
+	ev->hooks[ev->n_hooks].cb = cb;
+	ev->hooks[ev->n_hooks].arg = arg;
+	ev->n_hooks++;
 	return 0;
 }
 
 void
-ev_before_sleep(struct ev *ev, void (*cb)(struct ev *ev, void *arg), void *arg)
+ev_before_sleep_del(struct ev *ev, void (*cb)(struct ev *ev, void *arg), void *arg)
 {
-	ev->before_sleep = cb;
-	ev->before_sleep_arg = arg;
+	for (size_t i = 0; i < ev->n_hooks; i++) {
+		if (ev->hooks[i].cb == cb && ev->hooks[i].arg == arg) {
+			memmove(&ev->hooks[i], &ev->hooks[i + 1],
+				(ev->n_hooks - i - 1) * sizeof(ev->hooks[0]));
+			ev->n_hooks--;
+			return;
+		}
+	}
+}
+
+uint64_t
+ev_clock_ms(struct ev *ev)
+{
+	ev->now_ms = clock_ms();
+	return ev->now_ms;
 }
 
 uint64_t
@@ -276,13 +234,22 @@ ev_stop(struct ev *ev)
 static void
 run_timers(struct ev *ev)
 {
-	/* Bounded: a timer re-armed for 0 ms while we run waits for the next pass. */
-	size_t n = ev->heap_len;
+	/*
+	 * Bounded: a timer re-armed for 0 ms while we run waits for the next
+	 * pass, so a callback that re-arms itself cannot starve the fds.
+	 */
+	size_t n = ev->timers.n;
+	uint64_t now = ev->now_ms;
 
-	while (n-- > 0 && ev->heap_len > 0 && ev->heap[0]->when_ms <= ev->now_ms) {
-		struct ev_timer *t = ev->heap[0];
+	while (n-- > 0) {
+		struct pheap_node *m = pheap_min(&ev->timers);
+		struct ev_timer *t;
 
-		ev_timer_del(ev, t);
+		if (m == NULL || m->key > now) {
+			break;
+		}
+		t = (struct ev_timer *)((char *)m - offsetof(struct ev_timer, node));
+		pheap_remove(&ev->timers, m);
 		t->cb(ev, t->arg);
 	}
 }
@@ -292,14 +259,16 @@ ev_run_once(struct ev *ev, int max_wait_ms)
 {
 	struct epoll_event evs[EV_BATCH];
 	int wait_ms = max_wait_ms;
+	struct pheap_node *m;
 	int n;
 
-	if (ev->before_sleep) {
-		ev->before_sleep(ev, ev->before_sleep_arg);
+	for (size_t i = 0; i < ev->n_hooks; i++) {
+		ev->hooks[i].cb(ev, ev->hooks[i].arg);
 	}
-	if (ev->heap_len > 0) {
+	m = pheap_min(&ev->timers);
+	if (m != NULL) {
 		uint64_t now = clock_ms();
-		uint64_t when = ev->heap[0]->when_ms;
+		uint64_t when = m->key;
 		int t = when <= now ? 0 : (when - now > 60000 ? 60000 : (int)(when - now));
 
 		if (wait_ms < 0 || t < wait_ms) {
@@ -332,6 +301,8 @@ ev_run_once(struct ev *ev, int max_wait_ms)
 		}
 		f->cb(ev, fd, got, f->arg);
 	}
+	/* Callbacks may have run long: timers due by now fire now. */
+	ev->now_ms = clock_ms();
 	run_timers(ev);
 	return 0;
 }

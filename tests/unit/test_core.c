@@ -128,6 +128,59 @@ test_ev_timers(void **state)
 	ev_free(ev);
 }
 
+/*
+ * The pairing heap against a brute-force reference: random inserts,
+ * removals of arbitrary nodes (armed or not) and pops, checking the
+ * minimum and the count after every step.
+ */
+static void
+test_pheap_random(void **state)
+{
+	enum { N = 600 };
+	static struct pheap_node nodes[N];
+	struct pheap h;
+	uint32_t rnd = 12345;
+
+	pheap_init(&h);
+	for (int i = 0; i < N; i++) {
+		pheap_node_init(&nodes[i]);
+	}
+	for (int step = 0; step < 200000; step++) {
+		size_t k, in = 0;
+		uint64_t best = UINT64_MAX;
+
+		rnd = rnd * 1103515245 + 12345;
+		k = (rnd >> 8) % N;
+		switch ((rnd >> 4) % 4) {
+		case 0:
+		case 1:
+			pheap_remove(&h, &nodes[k]);
+			pheap_insert(&h, &nodes[k], (rnd >> 12) % 1000);
+			break;
+		case 2:
+			pheap_remove(&h, &nodes[k]);
+			break;
+		default:
+			if (pheap_min(&h)) {
+				pheap_remove(&h, pheap_min(&h));
+			}
+			break;
+		}
+		for (int i = 0; i < N; i++) {
+			if (nodes[i].in) {
+				in++;
+				best = nodes[i].key < best ? nodes[i].key : best;
+			}
+		}
+		assert_int_equal(h.n, in);
+		if (in == 0) {
+			assert_null(pheap_min(&h));
+		} else {
+			assert_int_equal(pheap_min(&h)->key, best);
+		}
+	}
+}
+
 static int stale_calls;
 
 static void
@@ -221,6 +274,7 @@ main(void)
 		cmocka_unit_test(test_buf_bounds),
 		cmocka_unit_test(test_cur),
 		cmocka_unit_test(test_ev_timers),
+		cmocka_unit_test(test_pheap_random),
 		cmocka_unit_test(test_ev_stale),
 		cmocka_unit_test(test_limits),
 	};
