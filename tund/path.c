@@ -121,8 +121,8 @@ paths_failed(struct paths *p, size_t relay, uint64_t now_ms, uint64_t started_ms
 {
 	struct relay_health *h = &p->h[relay];
 	uint64_t ms = PATH_BACKOFF_MIN_MS;
-	/* A build already in flight at the last failure is the same outage. */
-	bool same_outage = h->fails_in_row > 0 && started_ms < h->last_fail_ms;
+	/* A build in flight at the last failure (or started in its millisecond) is the same outage. */
+	bool same_outage = h->fails_in_row > 0 && started_ms <= h->last_fail_ms;
 
 	if (!same_outage) {
 		h->fails_in_row++;
