@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "dial.h"
 #include "log.h"
 #include "socks5.h"
 #include "stream.h"
@@ -26,28 +27,14 @@
 #define IN_CAP (SOCKS5_MAX_GREETING + SOCKS5_MAX_MSG + CIRCUIT_MAX_EARLY)
 /* A client that never completes its request is reclaimed after this. */
 #define REQUEST_TIMEOUT_MS 10000
-/*
- * The exit's reply may take its connect timeout for each address of a
- * name: wait well beyond the build timeout for it, so its own code (0x06
- * timed out, 0x05 refused...) reaches the application, not ours.
- */
-#define REPLY_TIMEOUT_MIN_MS 30000
 /* Local clients at once, waiting or streaming: beyond, refused at accept. */
 #define SOCKS_IN_MAX_CLIENTS 4096
-/* Circuits found dead when handed over are replaced this many times. */
-#define HANDOVER_RETRIES 3
-/*
- * Optimistic CONNECT: after answering at once, how long to wait for the
- * application's first bytes to send them with the request. Protocols
- * where the server speaks first send nothing; they lose only this.
- */
-#define OPTIMISTIC_WAIT_MS 3
 #define ACCEPT_PAUSE_MS 1000
 
 enum cstate {
 	C_READING,      /* greeting and request */
 	C_EARLY,        /* optimistic: answered, taking the first bytes */
-	C_WAIT,         /* request sent, waiting for the exit */
+	C_WAIT,         /* dialing: a circuit, then the exit's reply */
 	C_STREAM,
 };
 
@@ -56,16 +43,14 @@ struct client {
 	struct socks_in *s;
 	int fd;
 	enum cstate state;
-	uint8_t in[IN_CAP];
+	uint8_t *in;            /* IN_CAP bytes until the stream starts */
 	size_t in_len;
 	bool greeted;           /* method choice already sent */
 	bool optimistic;        /* answered before the exit did */
-	bool early_ready;       /* optimistic: the first bytes are in (or waited for) */
 	struct socks5_req req;
-	size_t early_off;
-	struct pool_wait *wait;
-	unsigned int retries;
-	struct circuit *c;
+	size_t early_off;       /* where the bytes after the request start */
+	size_t early_taken;     /* of them, sent with the request */
+	struct dial *dial;
 	struct stream *stream;
 	struct ev_timer timer;
 };
@@ -111,11 +96,19 @@ socks_in_parse(const uint8_t *p, size_t len, size_t *used, bool *method_ok, stru
 	return PARSE_OK;
 }
 
-/* The most a client may spend before its stream starts. */
+/* The most a client may spend before its stream starts (the dial bounds itself too). */
 static uint64_t
 wait_limit_ms(const struct socks_in *s)
 {
-	return REQUEST_TIMEOUT_MS + 2 * s->cfg->build_timeout_ms + REPLY_TIMEOUT_MIN_MS;
+	return REQUEST_TIMEOUT_MS + 2 * s->cfg->build_timeout_ms + DIAL_REPLY_TIMEOUT_MIN_MS;
+}
+
+static void
+set_linger0(int fd)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 }
 
 static void
@@ -124,25 +117,18 @@ client_free(struct client *cl, bool abortive)
 	struct socks_in *s = cl->s;
 
 	ev_timer_del(s->ev, &cl->timer);
-	pool_cancel(s->pool, cl->wait);
+	dial_free(cl->dial);
 	if (cl->stream) {
 		s->bytes_up += stream_bytes_up(cl->stream);
 		s->bytes_down += stream_bytes_down(cl->stream);
-		if (abortive) {
-			/* The application must not take a cut stream for a whole one. */
-			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
-			setsockopt(cl->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-		}
-		stream_free(cl->stream);        /* owns fd and circuit */
+		/* The stream owns the fd; it resets it unless the stream ended cleanly. */
+		stream_free(cl->stream);
 		s->n_streams--;
 	} else {
-		circuit_free(cl->c);
 		ev_fd_del(s->ev, cl->fd);
 		if (abortive) {
-			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
-			setsockopt(cl->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+			/* The application must not take a cut stream for a whole one. */
+			set_linger0(cl->fd);
 		}
 		close(cl->fd);
 	}
@@ -155,6 +141,7 @@ client_free(struct client *cl, bool abortive)
 		cl->next->prev = cl->prev;
 	}
 	s->n_clients--;
+	free(cl->in);
 	free(cl);
 }
 
@@ -165,8 +152,9 @@ send_small(struct client *cl, const uint8_t *p, size_t len)
 	return send(cl->fd, p, len, MSG_NOSIGNAL) == (ssize_t)len;
 }
 
-static void
-reply_and_close(struct client *cl, uint8_t rep, const struct socks5_addr *bnd)
+/* The method choice (unless sent already) and a reply, in one write. */
+static bool
+send_reply(struct client *cl, uint8_t rep, const struct socks5_addr *bnd)
 {
 	uint8_t msg[2 + SOCKS5_MAX_MSG];
 	size_t off = 0, len;
@@ -174,10 +162,16 @@ reply_and_close(struct client *cl, uint8_t rep, const struct socks5_addr *bnd)
 	if (!cl->greeted) {
 		socks5_build_method(msg, sizeof(msg), &len, SOCKS5_METHOD_NOAUTH);
 		off = len;
+		cl->greeted = true;
 	}
-	if (socks5_build_reply(msg + off, sizeof(msg) - off, &len, rep, bnd) == 0) {
-		send_small(cl, msg, off + len);
-	}
+	return socks5_build_reply(msg + off, sizeof(msg) - off, &len, rep, bnd) == 0 &&
+	       send_small(cl, msg, off + len);
+}
+
+static void
+reply_and_close(struct client *cl, uint8_t rep, const struct socks5_addr *bnd)
+{
+	send_reply(cl, rep, bnd);
 	if (rep != SOCKS5_REP_OK) {
 		cl->s->failed++;
 	}
@@ -185,6 +179,23 @@ reply_and_close(struct client *cl, uint8_t rep, const struct socks5_addr *bnd)
 	/* A graceful end: the application reads the reply, then EOF. */
 	shutdown(cl->fd, SHUT_WR);
 	client_free(cl, false);
+}
+
+/*
+ * A failure before the stream: the exit's code (or ours) goes back,
+ * unless the application was told yes already; a reset is then all it
+ * can hear.
+ */
+static void
+fail_client(struct client *cl, uint8_t rep)
+{
+	if (cl->optimistic) {
+		cl->s->failed++;
+		cl->s->total++;
+		client_free(cl, true);
+		return;
+	}
+	reply_and_close(cl, rep, NULL);
 }
 
 static void
@@ -199,144 +210,70 @@ stream_ended(struct stream *st, int err, const char *why, void *arg)
 }
 
 static void
-on_reply(struct circuit *c, const struct socks5_reply *rep, void *arg)
+dialed(void *arg, const struct dial_result *r)
 {
 	struct client *cl = arg;
 	struct socks_in *s = cl->s;
-	uint8_t msg[2 + SOCKS5_MAX_MSG];
-	size_t off = 0, len;
 	struct stream_opts o;
+	struct stream_fd_opts fo;
+	struct circuit *c = r->c;
 
-	if (cl->optimistic && rep->rep != SOCKS5_REP_OK) {
-		/* The application was told yes already: a reset is all it can hear now. */
-		s->failed++;
-		s->total++;
-		client_free(cl, true);
-		return;
-	}
-	if (rep->rep != SOCKS5_REP_OK || cl->req.cmd != SOCKS5_CMD_CONNECT) {
+	if (c == NULL) {
 		/* Lookups end here, and so do refusals: the code goes back unchanged. */
-		reply_and_close(cl, rep->rep, &rep->bnd);
+		if (cl->optimistic) {
+			fail_client(cl, r->rep);
+		} else {
+			reply_and_close(cl, r->rep, r->from_exit ? &r->reply->bnd : NULL);
+		}
 		return;
 	}
-	if (cl->optimistic) {
-		off = len = 0;
-	} else if (!cl->greeted) {
-		socks5_build_method(msg, sizeof(msg), &len, SOCKS5_METHOD_NOAUTH);
-		off = len;
-		cl->greeted = true;
-	}
-	if (!cl->optimistic &&
-	    (socks5_build_reply(msg + off, sizeof(msg) - off, &len, rep->rep, &rep->bnd) < 0 ||
-	     !send_small(cl, msg, off + len))) {
+	if (!cl->optimistic && !send_reply(cl, r->rep, &r->reply->bnd)) {
+		circuit_free(c);
 		client_free(cl, true);
 		return;
 	}
+	/* r lives in the dial: done with it. */
+	dial_free(cl->dial);
+	cl->dial = NULL;
 	s->total++;
 	ev_timer_del(s->ev, &cl->timer);
 	ev_fd_del(s->ev, cl->fd);
 	memset(&o, 0, sizeof(o));
-	o.in_fd = o.out_fd = cl->fd;
-	o.own_fds = true;
 	o.idle_ms = s->cfg->stream_idle_ms;
 	/* What came after the request beyond the early data goes first. */
-	if (cl->in_len - cl->early_off > CIRCUIT_MAX_EARLY) {
-		o.pre = cl->in + cl->early_off + CIRCUIT_MAX_EARLY;
-		o.pre_len = cl->in_len - cl->early_off - CIRCUIT_MAX_EARLY;
-	}
-	cl->stream = stream_new(s->ev, c, &o, stream_ended, cl);
+	o.pre = cl->in + cl->early_off + cl->early_taken;
+	o.pre_len = cl->in_len - cl->early_off - cl->early_taken;
+	fo = (struct stream_fd_opts){ .in_fd = cl->fd, .out_fd = cl->fd, .own_fds = true };
+	cl->stream = stream_new_fd(s->ev, c, &fo, &o, stream_ended, cl);
 	if (cl->stream == NULL) {
+		circuit_free(c);
 		client_free(cl, true);
 		return;
 	}
-	cl->c = NULL;
 	cl->state = C_STREAM;
 	s->n_streams++;
-	s->bytes_up += cl->in_len - cl->early_off - o.pre_len;
+	s->bytes_up += cl->early_taken;
+	/* The request buffer is not needed any more: an open stream costs little. */
+	free(cl->in);
+	cl->in = NULL;
+	cl->in_len = cl->early_off = cl->early_taken = 0;
 }
 
+/* Hands the bytes after the request to the dial, and says they are all in. */
 static void
-on_circuit_dead(struct circuit *c, void *arg)
+give_early(struct client *cl)
 {
-	struct client *cl = arg;
+	size_t off = cl->early_off + cl->early_taken;
 
-	log_warnx_rl("stream failed before the exit replied: %s", circuit_error(c));
-	if (cl->optimistic) {
-		cl->s->failed++;
-		client_free(cl, true);
-		return;
-	}
-	/* Our own timer ran out: timed out; anything else broke the circuit. */
-	reply_and_close(cl, circuit_fail(c) == CIRC_E_TIMEOUT ? SOCKS5_REP_TIMEOUT : SOCKS5_REP_FAIL,
-			NULL);
-}
-
-static const struct circuit_cbs wait_cbs = {
-	.reply = on_reply,
-	.dead = on_circuit_dead,
-};
-
-/* Sends the request with the early bytes, once there is a circuit and, if optimistic, bytes. */
-static void
-send_request(struct client *cl)
-{
-	size_t early = cl->in_len - cl->early_off;
-
-	if (cl->c == NULL || (cl->optimistic && !cl->early_ready)) {
-		return;
-	}
-	if (early > CIRCUIT_MAX_EARLY) {
-		early = CIRCUIT_MAX_EARLY;
-	}
-	cl->state = C_WAIT;
-	ev_fd_mod(cl->s->ev, cl->fd, 0);
-	if (circuit_request(cl->c, &cl->req, cl->in + cl->early_off, early) < 0) {
-		if (cl->optimistic) {
-			client_free(cl, true);
-		} else {
-			reply_and_close(cl, SOCKS5_REP_FAIL, NULL);
-		}
-	}
-}
-
-static void
-got_circuit(void *arg, struct circuit *c, const char *err)
-{
-	struct client *cl = arg;
-
-	cl->wait = NULL;
-	if (c == NULL) {
-		log_warnx_rl("no circuit for a stream: %s", err);
-		if (cl->optimistic) {
-			client_free(cl, true);
-		} else {
-			reply_and_close(cl, SOCKS5_REP_FAIL, NULL);
-		}
-		return;
-	}
-	if (circuit_state(c) == CIRC_DEAD && cl->retries < HANDOVER_RETRIES) {
-		/* It died between the pool and us (a relay closed it): nothing was sent yet. */
-		circuit_free(c);
-		cl->retries++;
-		cl->wait = pool_get(cl->s->pool, got_circuit, cl);
-		if (cl->wait == NULL) {
-			reply_and_close(cl, SOCKS5_REP_FAIL, NULL);
-		}
-		return;
-	}
-	cl->c = c;
-	circuit_set_cbs(c, &wait_cbs, cl);
-	circuit_set_reply_timeout(c, cl->s->cfg->build_timeout_ms * 3 > REPLY_TIMEOUT_MIN_MS
-					     ? cl->s->cfg->build_timeout_ms * 3
-					     : REPLY_TIMEOUT_MIN_MS);
-	send_request(cl);
+	cl->early_taken += dial_early(cl->dial, cl->in + off, cl->in_len - off);
+	dial_early_done(cl->dial);
 }
 
 /* Optimistic: the first bytes after our early yes. */
 static void
 read_early(struct client *cl)
 {
-	ssize_t n = recv(cl->fd, cl->in + cl->in_len, sizeof(cl->in) - cl->in_len, 0);
+	ssize_t n = recv(cl->fd, cl->in + cl->in_len, IN_CAP - cl->in_len, 0);
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
 		return;
@@ -347,10 +284,9 @@ read_early(struct client *cl)
 	}
 	/* Bytes, or the application's end of data (the stream reads it again). */
 	cl->in_len += (size_t)n;
-	cl->early_ready = true;
+	cl->state = C_WAIT;
 	ev_fd_mod(cl->s->ev, cl->fd, 0);
-	ev_timer_set(cl->s->ev, &cl->timer, wait_limit_ms(cl->s));
-	send_request(cl);
+	give_early(cl);
 }
 
 static void
@@ -373,7 +309,7 @@ on_client(struct ev *ev, int fd, unsigned int events, void *arg)
 		client_free(cl, true);
 		return;
 	}
-	n = recv(fd, cl->in + cl->in_len, sizeof(cl->in) - cl->in_len, 0);
+	n = recv(fd, cl->in + cl->in_len, IN_CAP - cl->in_len, 0);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 		client_free(cl, n < 0);
 		return;
@@ -400,7 +336,7 @@ on_client(struct ev *ev, int fd, unsigned int events, void *arg)
 			}
 			cl->greeted = true;
 		}
-		if (cl->in_len == sizeof(cl->in)) {
+		if (cl->in_len == IN_CAP) {
 			client_free(cl, true);
 		}
 		return;
@@ -419,43 +355,33 @@ on_client(struct ev *ev, int fd, unsigned int events, void *arg)
 		return;
 	}
 	cl->early_off = used;
-	if (s->cfg->optimistic && cl->req.cmd == SOCKS5_CMD_CONNECT) {
+	cl->optimistic = s->cfg->optimistic && cl->req.cmd == SOCKS5_CMD_CONNECT;
+	cl->dial = dial_new(ev, s->pool, s->cfg, &cl->req, cl->optimistic, dialed, cl);
+	if (cl->dial == NULL) {
+		cl->optimistic = false;
+		reply_and_close(cl, SOCKS5_REP_FAIL, NULL);
+		return;
+	}
+	ev_timer_set(ev, &cl->timer, wait_limit_ms(s));
+	if (cl->optimistic) {
 		/*
 		 * Answer yes at once, so the application sends its first bytes
 		 * now and they leave with the request: one trip through the
 		 * chain saved. A refusal then reaches it as a reset.
 		 */
-		uint8_t msg[2 + SOCKS5_MAX_MSG];
-		size_t off = 0, len;
-
-		if (!cl->greeted) {
-			socks5_build_method(msg, sizeof(msg), &len, SOCKS5_METHOD_NOAUTH);
-			off = len;
-			cl->greeted = true;
-		}
-		if (socks5_build_reply(msg + off, sizeof(msg) - off, &len, SOCKS5_REP_OK, NULL) < 0 ||
-		    !send_small(cl, msg, off + len)) {
+		if (!send_reply(cl, SOCKS5_REP_OK, NULL)) {
 			client_free(cl, true);
 			return;
 		}
-		cl->optimistic = true;
-		cl->early_ready = cl->in_len > used;
-		cl->state = C_EARLY;
-		ev_timer_set(ev, &cl->timer, cl->early_ready ? wait_limit_ms(s) : OPTIMISTIC_WAIT_MS);
-	} else {
-		cl->state = C_WAIT;
-		/* Watch only for the application's failure while we wait (EV_ERR). */
-		ev_fd_mod(ev, fd, 0);
-		ev_timer_set(ev, &cl->timer, wait_limit_ms(s));
-	}
-	cl->wait = pool_get(s->pool, got_circuit, cl);
-	if (cl->wait == NULL) {
-		if (cl->optimistic) {
-			client_free(cl, true);
-		} else {
-			reply_and_close(cl, SOCKS5_REP_FAIL, NULL);
+		if (cl->in_len == used) {
+			cl->state = C_EARLY;
+			return;
 		}
 	}
+	cl->state = C_WAIT;
+	/* Watch only for the application's failure while we wait (EV_ERR). */
+	ev_fd_mod(ev, fd, 0);
+	give_early(cl);
 }
 
 static void
@@ -463,19 +389,9 @@ on_client_timer(struct ev *ev, void *arg)
 {
 	struct client *cl = arg;
 
-	if (cl->state == C_EARLY && !cl->early_ready) {
-		/* No first bytes in time: the request goes without them. */
-		cl->early_ready = true;
-		ev_fd_mod(ev, cl->fd, 0);
-		ev_timer_set(ev, &cl->timer, wait_limit_ms(cl->s));
-		send_request(cl);
-		return;
-	}
 	log_debug("%s: a SOCKS5 client took too long", __func__);
-	if (cl->optimistic) {
-		client_free(cl, true);
-	} else if (cl->state == C_WAIT) {
-		reply_and_close(cl, SOCKS5_REP_TIMEOUT, NULL);
+	if (cl->state == C_WAIT || cl->state == C_EARLY) {
+		fail_client(cl, SOCKS5_REP_TIMEOUT);
 	} else {
 		client_free(cl, true);
 	}
@@ -513,7 +429,13 @@ on_accept(struct ev *ev, int lfd, unsigned int events, void *arg)
 			continue;
 		}
 		cl = calloc(1, sizeof(*cl));
-		if (cl == NULL || ev_fd_add(ev, fd, EV_RD, on_client, cl) < 0) {
+		if (cl != NULL) {
+			cl->in = malloc(IN_CAP);
+		}
+		if (cl == NULL || cl->in == NULL || ev_fd_add(ev, fd, EV_RD, on_client, cl) < 0) {
+			if (cl != NULL) {
+				free(cl->in);
+			}
 			free(cl);
 			close(fd);
 			continue;

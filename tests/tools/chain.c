@@ -169,6 +169,7 @@ br_reply(struct circuit *c, const struct socks5_reply *rep, void *arg)
 {
 	struct bridge *b = arg;
 	struct stream_opts o;
+	struct stream_fd_opts fo;
 
 	if (rep->rep != SOCKS5_REP_OK) {
 		bridge_done(b, reply_failed(rep));
@@ -180,11 +181,9 @@ br_reply(struct circuit *c, const struct socks5_reply *rep, void *arg)
 	}
 	b->t0 = now_s();
 	memset(&o, 0, sizeof(o));
-	o.in_fd = b->in_fd;
-	o.out_fd = b->out_fd;
-	o.own_fds = b->sock;
 	o.no_halfclose = no_halfclose;
-	b->st = stream_new(ev, c, &o, br_end, b);
+	fo = (struct stream_fd_opts){ .in_fd = b->in_fd, .out_fd = b->out_fd, .own_fds = b->sock };
+	b->st = stream_new_fd(ev, c, &fo, &o, br_end, b);
 	if (b->st == NULL) {
 		bridge_done(b, 1);
 	}
