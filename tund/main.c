@@ -31,6 +31,7 @@
 #include "path.h"
 #include "pool.h"
 #include "socks_in.h"
+#include "status.h"
 #include "tls.h"
 
 struct tund {
@@ -53,133 +54,19 @@ usage(void)
 	exit(2);
 }
 
-/* Appends to the status buffer; never past its end. */
-struct out {
-	char *p;
-	size_t cap, len;
-};
-
-static void out_printf(struct out *o, const char *fmt, ...) LOG_PRINTF(2, 3);
-
-static void
-out_printf(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (o->len >= o->cap) {
-		return;
-	}
-	va_start(ap, fmt);
-	n = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
-	va_end(ap);
-	if (n > 0) {
-		o->len += (size_t)n < o->cap - o->len ? (size_t)n : o->cap - o->len - 1;
-	}
-}
-
-static void
-out_json_str(struct out *o, const char *s)
-{
-	out_printf(o, "\"");
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\') {
-			out_printf(o, "\\%c", ch);
-		} else if (ch < 0x20) {
-			out_printf(o, "\\u%04x", ch);
-		} else {
-			out_printf(o, "%c", ch);
-		}
-	}
-	out_printf(o, "\"");
-}
-
-static const char *
-human(uint64_t n, char *buf, size_t len)
-{
-	if (n >= 10ULL << 30) {
-		snprintf(buf, len, "%.1f GB", (double)n / (1 << 30));
-	} else if (n >= 10ULL << 20) {
-		snprintf(buf, len, "%.1f MB", (double)n / (1 << 20));
-	} else if (n >= 10ULL << 10) {
-		snprintf(buf, len, "%.1f KB", (double)n / (1 << 10));
-	} else {
-		snprintf(buf, len, "%llu B", (unsigned long long)n);
-	}
-	return buf;
-}
-
 static size_t
 status(void *arg, bool json, char *buf, size_t cap)
 {
 	struct tund *t = arg;
-	struct out o = { buf, cap, 0 };
-	struct pool_stats ps;
-	struct socks_in_stats ss;
-	uint64_t now = ev_now_ms(t->ev);
-	char a[ADDR_STRLEN], h1[32], h2[32];
+	struct status_src src = {
+		.cfg = &t->cfg,
+		.paths = &t->paths,
+		.pool = t->pool,
+		.socks = t->socks,
+		.start_ms = t->start_ms,
+	};
 
-	pool_stats(t->pool, &ps);
-	socks_in_stats(t->socks, &ss);
-	if (json) {
-		out_printf(&o, "{\"uptime_s\":%llu,\"circuits\":{\"ready\":%zu,\"building\":%zu,"
-			       "\"busy\":%zu,\"target\":%zu,\"built\":%llu,\"failed\":%llu},",
-			   (unsigned long long)(now - t->start_ms) / 1000, ps.ready, ps.building,
-			   ss.streams, ps.target, (unsigned long long)ps.built,
-			   (unsigned long long)ps.failed);
-		out_printf(&o, "\"streams\":{\"open\":%zu,\"waiting\":%zu,\"total\":%llu,\"refused\":%llu},"
-			       "\"bytes\":{\"up\":%llu,\"down\":%llu},\"relays\":[",
-			   ss.streams, ps.waiting, (unsigned long long)ss.total,
-			   (unsigned long long)ss.failed, (unsigned long long)ss.bytes_up,
-			   (unsigned long long)ss.bytes_down);
-		for (size_t i = 0; i < t->cfg.n_relays; i++) {
-			const struct tund_relay *r = &t->cfg.relays[i];
-			const struct relay_health *hh = &t->paths.h[i];
-
-			out_printf(&o, "%s{\"name\":", i ? "," : "");
-			out_json_str(&o, r->name);
-			out_printf(&o, ",\"address\":\"%s\",\"exit\":%s,\"ok\":%llu,\"failed\":%llu,"
-				       "\"avoided_ms\":%llu,\"last_error\":",
-				   addr_port_fmt(&r->addr, r->port, a, sizeof(a)), r->exit ? "true" : "false",
-				   (unsigned long long)hh->n_ok, (unsigned long long)hh->n_fail,
-				   (unsigned long long)(hh->avoid_until_ms > now ? hh->avoid_until_ms - now : 0));
-			out_json_str(&o, hh->last_error);
-			out_printf(&o, "}");
-		}
-		out_printf(&o, "]}\n");
-		return o.len;
-	}
-	out_printf(&o, "tund: up %llu s\n", (unsigned long long)(now - t->start_ms) / 1000);
-	out_printf(&o, "circuits: %zu ready, %zu building, %zu busy (pool target %zu; %llu built, "
-		       "%llu failed)\n",
-		   ps.ready, ps.building, ss.streams, ps.target, (unsigned long long)ps.built,
-		   (unsigned long long)ps.failed);
-	out_printf(&o, "streams:  %zu open, %zu waiting for a circuit, %llu in all, %llu refused\n",
-		   ss.streams, ps.waiting, (unsigned long long)ss.total, (unsigned long long)ss.failed);
-	out_printf(&o, "bytes:    %s up, %s down\n", human(ss.bytes_up, h1, sizeof(h1)),
-		   human(ss.bytes_down, h2, sizeof(h2)));
-	out_printf(&o, "relays:\n");
-	for (size_t i = 0; i < t->cfg.n_relays; i++) {
-		const struct tund_relay *r = &t->cfg.relays[i];
-		const struct relay_health *hh = &t->paths.h[i];
-		char state[48];
-
-		if (hh->avoid_until_ms > now) {
-			snprintf(state, sizeof(state), "avoided %.1f s",
-				 (double)(hh->avoid_until_ms - now) / 1000);
-		} else if (hh->n_ok == 0 && hh->n_fail == 0) {
-			snprintf(state, sizeof(state), "untried");
-		} else {
-			snprintf(state, sizeof(state), "usable");
-		}
-		out_printf(&o, "  %-12s %-24s %-4s %-15s ok %llu, failed %llu%s%s\n", r->name,
-			   addr_port_fmt(&r->addr, r->port, a, sizeof(a)), r->exit ? "exit" : "",
-			   state, (unsigned long long)hh->n_ok, (unsigned long long)hh->n_fail,
-			   hh->last_error[0] ? ": " : "", hh->last_error);
-	}
-	return o.len;
+	return status_format(&src, ev_now_ms(t->ev), json, buf, cap);
 }
 
 static void
