@@ -237,6 +237,39 @@ parse_digits(const char *s, uint64_t *out, const char **end)
 }
 
 bool
+conf_u64_hex(struct conf *c, const char *what, const char *s, uint64_t min, uint64_t max,
+	     uint64_t *out)
+{
+	uint64_t v;
+	const char *e;
+	char *e16;
+
+	if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X')) {
+		return conf_u64(c, what, s, min, max, out);
+	}
+	/* parse_digits' care, for base 16: a hex digit must follow "0x". */
+	e = s + 2;
+	if (!((e[0] >= '0' && e[0] <= '9') || (e[0] >= 'a' && e[0] <= 'f') ||
+	      (e[0] >= 'A' && e[0] <= 'F'))) {
+		conf_err(c, "%s: '%.40s' is not a number", what, s);
+		return false;
+	}
+	errno = 0;
+	v = strtoull(e, &e16, 16);
+	if (errno != 0 || *e16 != '\0') {
+		conf_err(c, "%s: '%.40s' is not a number", what, s);
+		return false;
+	}
+	if (v < min || v > max) {
+		conf_err(c, "%s: %" PRIu64 " is out of range %" PRIu64 "..%" PRIu64, what, v, min,
+			 max);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+bool
 conf_u64(struct conf *c, const char *what, const char *s, uint64_t min, uint64_t max,
 	 uint64_t *out)
 {

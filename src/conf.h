@@ -56,6 +56,9 @@ int conf_read_file(struct conf *c, const char *path,
 /* Checked parsers: report through conf_err and return false when bad. */
 bool conf_u64(struct conf *c, const char *what, const char *s, uint64_t min, uint64_t max,
 	      uint64_t *out);
+/* The same, also taking hexadecimal after "0x" (marks, table numbers). */
+bool conf_u64_hex(struct conf *c, const char *what, const char *s, uint64_t min, uint64_t max,
+		  uint64_t *out);
 bool conf_bool(struct conf *c, const char *what, const char *s, bool *out);
 /* Durations: "30" (seconds), "250ms", "30s", "5m"; result in ms. */
 bool conf_duration_ms(struct conf *c, const char *what, const char *s, uint64_t min_ms,

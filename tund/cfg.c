@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define DEFAULT_POOL 4
@@ -18,6 +19,7 @@
 #define DEFAULT_BUILD_TIMEOUT_MS (10 * 1000)
 #define DEFAULT_STREAM_IDLE_MS (300 * 1000)
 #define DEFAULT_CONTROL "/run/tund.sock"
+#define DEFAULT_STATE "/var/lib/tund/fakeip.map"
 
 void
 tund_cfg_init(struct tund_cfg *cfg)
@@ -30,6 +32,13 @@ tund_cfg_init(struct tund_cfg *cfg)
 	cfg->stream_idle_ms = DEFAULT_STREAM_IDLE_MS;
 	snprintf(cfg->control, sizeof(cfg->control), "%s", DEFAULT_CONTROL);
 	cfg->log_level = LOG_LVL_INFO;
+	cfg->tun_mtu = TUND_DEFAULT_MTU;
+	cfg->have_fake4 = cfg->have_fake6 = true;
+	cidr_parse("198.18.0.0/15", &cfg->fake4);
+	cidr_parse("fdfe:dcba:9876::/64", &cfg->fake6);
+	cfg->table = TUND_DEFAULT_TABLE;
+	cfg->rule_prio = TUND_DEFAULT_RULE_PRIO;
+	snprintf(cfg->state, sizeof(cfg->state), "%s", DEFAULT_STATE);
 }
 
 int
@@ -135,11 +144,160 @@ one_arg(struct conf *c, int argc, char **argv, bool *ok)
 	}
 }
 
+/* "0.01" or "1%": a fraction of at most 0.5, kept in parts per million. */
+static void
+parse_loss(struct conf *c, const char *v, uint32_t *ppm)
+{
+	char *end;
+	double f;
+
+	errno = 0;
+	f = strtod(v, &end);
+	if (end != v && strcmp(end, "%") == 0) {
+		f /= 100;
+	} else if (end == v || *end != '\0') {
+		conf_err(c, "test-loss: want a fraction such as 0.01 or 1%%");
+		return;
+	}
+	if (errno != 0 || !(f >= 0 && f <= 0.5)) {
+		conf_err(c, "test-loss: want a fraction from 0 to 0.5");
+		return;
+	}
+	*ppm = (uint32_t)(f * 1e6 + 0.5);
+}
+
+static void
+kw_route(struct conf *c, struct tund_cfg *cfg, int argc, char **argv)
+{
+	if (argc < 2) {
+		conf_err(c, "route: want all, none, or CIDRs");
+		return;
+	}
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "all") == 0 || strcmp(argv[i], "none") == 0) {
+			if (argc != 2 || cfg->routes_given) {
+				conf_err(c, "route %s: must stand alone", argv[i]);
+				return;
+			}
+			if (argv[i][0] == 'a') {
+				cidr_parse("0.0.0.0/0", &cfg->routes[0]);
+				cidr_parse("::/0", &cfg->routes[1]);
+				cfg->n_routes = 2;
+			}
+			cfg->routes_given = true;
+			return;
+		}
+		if (cfg->n_routes == TUND_MAX_ROUTES) {
+			conf_err(c, "route: more than %d prefixes", TUND_MAX_ROUTES);
+			return;
+		}
+		if (cidr_parse(argv[i], &cfg->routes[cfg->n_routes]) < 0) {
+			conf_err(c, "route: bad prefix '%.60s' (want all, none, or CIDRs)", argv[i]);
+			return;
+		}
+		cfg->n_routes++;
+	}
+	cfg->routes_given = true;
+}
+
+/* A fake range: a CIDR of the right family and a usable size, or none. */
+static void
+kw_fake(struct conf *c, const char *kw, const char *v, int family, struct cidr *out, bool *have)
+{
+	unsigned int lo = family == AF_INET ? 8 : 64, hi = family == AF_INET ? 30 : 120;
+
+	if (strcmp(v, "none") == 0) {
+		*have = false;
+		return;
+	}
+	if (cidr_parse(v, out) < 0 || out->addr.family != family) {
+		conf_err(c, "%s: want an %s CIDR or none", kw, family == AF_INET ? "IPv4" : "IPv6");
+		return;
+	}
+	if (out->prefix < lo || out->prefix > hi) {
+		conf_err(c, "%s: the prefix must be /%u../%u", kw, lo, hi);
+		return;
+	}
+	*have = true;
+}
+
+/* The transparent side's one-argument keywords; false when kw is none of them. */
+static bool
+tun_keyword(struct conf *c, struct tund_cfg *cfg, const char *kw, const char *v)
+{
+	uint64_t n;
+
+	if (strcmp(kw, "tun") == 0) {
+		if (!valid_name(v) || strlen(v) >= sizeof(cfg->tun)) {
+			conf_err(c, "tun: want a device name of 1..15 of [A-Za-z0-9._-]");
+			return true;
+		}
+		snprintf(cfg->tun, sizeof(cfg->tun), "%s", v);
+		cfg->have_tun = true;
+	} else if (strcmp(kw, "tun-mtu") == 0) {
+		conf_u64(c, kw, v, 1280, 65535, &cfg->tun_mtu);
+	} else if (strcmp(kw, "tun-addr") == 0) {
+		if (cfg->n_tun_addrs == TUND_MAX_TUN_ADDRS) {
+			conf_err(c, "tun-addr: more than %d addresses", TUND_MAX_TUN_ADDRS);
+		} else if (cidr_parse(v, &cfg->tun_addrs[cfg->n_tun_addrs]) < 0) {
+			conf_err(c, "tun-addr: bad address '%.60s' (want ADDR or ADDR/PREFIX)", v);
+		} else {
+			cfg->n_tun_addrs++;
+		}
+	} else if (strcmp(kw, "fake-ip") == 0) {
+		kw_fake(c, kw, v, AF_INET, &cfg->fake4, &cfg->have_fake4);
+	} else if (strcmp(kw, "fake-ip6") == 0) {
+		kw_fake(c, kw, v, AF_INET6, &cfg->fake6, &cfg->have_fake6);
+	} else if (strcmp(kw, "fwmark") == 0) {
+		cfg->fwmark_given = conf_u64_hex(c, kw, v, 1, UINT32_MAX, &cfg->fwmark);
+	} else if (strcmp(kw, "table") == 0) {
+		/* 253..255 are the kernel's default, main and local tables. */
+		if (conf_u64_hex(c, kw, v, 1, UINT32_MAX, &n)) {
+			if (n >= 253 && n <= 255) {
+				conf_err(c, "table: %llu is one of the kernel's own", (unsigned long long)n);
+			} else {
+				cfg->table = n;
+			}
+		}
+	} else if (strcmp(kw, "rule-priority") == 0) {
+		/* Below main's 32766, above local's 0; N..N+3 are ours. */
+		conf_u64(c, kw, v, 1, 32762, &cfg->rule_prio);
+	} else if (strcmp(kw, "kill-switch") == 0) {
+		conf_bool(c, kw, v, &cfg->kill_switch);
+	} else if (strcmp(kw, "user") == 0) {
+		if (strlen(v) >= sizeof(cfg->user) || !valid_name(v)) {
+			conf_err(c, "user: want a user name of 1..31 of [A-Za-z0-9._-]");
+		} else {
+			snprintf(cfg->user, sizeof(cfg->user), "%s", v);
+		}
+	} else if (strcmp(kw, "state") == 0) {
+		if (v[0] != '/' || strlen(v) >= sizeof(cfg->state)) {
+			conf_err(c, "state: want an absolute path shorter than %zu bytes",
+				 sizeof(cfg->state));
+		} else {
+			snprintf(cfg->state, sizeof(cfg->state), "%s", v);
+		}
+	} else if (strcmp(kw, "tcp-connect") == 0) {
+		if (strcmp(v, "auto") == 0) {
+			cfg->tcp_connect = TUND_CONNECT_AUTO;
+		} else if (strcmp(v, "fast") == 0) {
+			cfg->tcp_connect = TUND_CONNECT_FAST;
+		} else if (strcmp(v, "confirmed") == 0) {
+			cfg->tcp_connect = TUND_CONNECT_CONFIRMED;
+		} else {
+			conf_err(c, "tcp-connect: want auto, fast or confirmed");
+		}
+	} else if (strcmp(kw, "test-loss") == 0) {
+		parse_loss(c, v, &cfg->test_loss_ppm);
+	} else {
+		return false;
+	}
+	return true;
+}
+
 void
 tund_cfg_line(struct conf *c, int argc, char **argv, void *arg)
 {
-	static const char *const later[] = { "tun", "fake-ip", "fake-ip6", "route", "kill-switch",
-					      "user" };
 	struct tund_cfg *cfg = arg;
 	const char *kw = argv[0];
 	bool ok;
@@ -152,12 +310,9 @@ tund_cfg_line(struct conf *c, int argc, char **argv, void *arg)
 		kw_path(c, cfg, argc, argv);
 		return;
 	}
-	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
-		if (strcmp(kw, later[i]) == 0) {
-			conf_err(c, "%s: the TUN side of tund is not built yet; this tund serves "
-				    "only its SOCKS5 entrance", kw);
-			return;
-		}
+	if (strcmp(kw, "route") == 0) {
+		kw_route(c, cfg, argc, argv);
+		return;
 	}
 	one_arg(c, argc, argv, &ok);
 	if (!ok) {
@@ -194,7 +349,7 @@ tund_cfg_line(struct conf *c, int argc, char **argv, void *arg)
 		if (log_level_parse(argv[1], &cfg->log_level) < 0) {
 			conf_err(c, "log: want error, warn, info or debug");
 		}
-	} else {
+	} else if (!tun_keyword(c, cfg, kw, argv[1])) {
 		conf_err(c, "unknown keyword '%.40s'", kw);
 	}
 }
@@ -206,6 +361,44 @@ is_loopback(const struct addr *a)
 
 	return (a->family == AF_INET && a->a[0] == 127) ||
 	       (a->family == AF_INET6 && memcmp(a->a, v6lo, 16) == 0);
+}
+
+/* The transparent side's whole-file checks and defaults. */
+static void
+finish_tun(struct conf *c, struct tund_cfg *cfg)
+{
+	if (!cfg->have_tun) {
+		return;
+	}
+	if (!cfg->fwmark_given) {
+		cfg->fwmark = TUND_DEFAULT_FWMARK;
+	}
+	if (!cfg->routes_given) {
+		cidr_parse("0.0.0.0/0", &cfg->routes[0]);
+		cidr_parse("::/0", &cfg->routes[1]);
+		cfg->n_routes = 2;
+	}
+	if (cfg->n_tun_addrs == 0) {
+		cidr_parse("198.18.0.1/32", &cfg->tun_addrs[0]);
+		cidr_parse("fdfe:dcba:9876::1/128", &cfg->tun_addrs[1]);
+		cfg->n_tun_addrs = 2;
+	}
+	if (!cfg->have_fake4 && !cfg->have_fake6) {
+		conf_err(c, "fake-ip and fake-ip6 are both none: names would have no address");
+	}
+	if (cfg->have_fake4 && cfg->have_fake6 && cfg->fake6.prefix > 128 - 17 &&
+	    (1u << (128 - cfg->fake6.prefix)) < (1u << (32 - cfg->fake4.prefix))) {
+		conf_err(c, "fake-ip6: /%u has fewer addresses than fake-ip /%u", cfg->fake6.prefix,
+			 cfg->fake4.prefix);
+	}
+	for (size_t i = 0; i < cfg->n_relays; i++) {
+		const struct tund_relay *r = &cfg->relays[i];
+
+		if ((cfg->have_fake4 && cidr_contains(&cfg->fake4, &r->addr)) ||
+		    (cfg->have_fake6 && cidr_contains(&cfg->fake6, &r->addr))) {
+			conf_err(c, "relay %s: its address is inside a fake-ip range", r->name);
+		}
+	}
 }
 
 int
@@ -257,12 +450,13 @@ tund_cfg_finish(struct conf *c, struct tund_cfg *cfg)
 		conf_err(c, "pool %llu is larger than pool-max %llu", (unsigned long long)cfg->pool,
 			 (unsigned long long)cfg->pool_max);
 	}
-	if (!cfg->have_socks) {
-		conf_err(c, "no socks entrance: this tund serves only SOCKS5 (the TUN side is not "
-			    "built yet)");
-	} else if (!is_loopback(&cfg->socks)) {
+	if (!cfg->have_socks && !cfg->have_tun) {
+		conf_err(c, "nothing to serve: give a tun, a socks entrance, or both");
+	}
+	if (cfg->have_socks && !is_loopback(&cfg->socks)) {
 		conf_err(c, "socks: the entrance must be on a loopback address, not an open proxy");
 	}
+	finish_tun(c, cfg);
 	return c->errors ? -EINVAL : 0;
 }
 

@@ -20,8 +20,29 @@
  *   socks ADDR:PORT       the SOCKS5 entrance, on a loopback address only
  *   control PATH          the status socket (default /run/tund.sock)
  *   log error|warn|info|debug
- * The TUN keywords of section 8 (tun, fake-ip, fake-ip6, route,
- * kill-switch, user) are recognised and refused as not built yet.
+ * The transparent side (a tun line turns it on; socks, tun or both):
+ *   tun NAME              the TUN device to create
+ *   tun-mtu N             its MTU (default TUND_DEFAULT_MTU; 1280..65535)
+ *   tun-addr CIDR         repeatable: its own addresses (default
+ *                         198.18.0.1/32 and fdfe:dcba:9876::1/128)
+ *   fake-ip CIDR|none     the IPv4 fake-address range (198.18.0.0/15)
+ *   fake-ip6 CIDR|none    the IPv6 one (fdfe:dcba:9876::/64)
+ *   route all|none|CIDR...  repeatable: what goes through the TUN (all)
+ *   fwmark N              the mark on tund's own sockets (0x7475 with a
+ *                         tun, else none)
+ *   table N               tund's routing table (0x7475)
+ *   rule-priority N       its rules take N..N+3 (29800)
+ *   kill-switch yes|no    traffic stays dropped while tund is gone after a crash (no)
+ *   user NAME             after set-up, run as this user (keeping CAP_NET_ADMIN)
+ *   state FILE            the fake-IP map kept across restarts
+ *                         (/var/lib/tund/fakeip.map)
+ *   tcp-connect auto|fast|confirmed
+ *                         when the SYN of an application is answered:
+ *                         fast at once (first bytes ride with the request),
+ *                         confirmed once the exit connected, auto: fast for
+ *                         fake addresses, confirmed for real ones (auto)
+ *   test-loss P           a test option: drop this fraction (0..0.5) of the
+ *                         packets read from and written to the TUN
  */
 #ifndef TUND_CFG_H
 #define TUND_CFG_H
@@ -38,6 +59,18 @@
 
 #define TUND_MAX_RELAYS 64
 #define TUND_NAME_MAX 31
+#define TUND_MAX_TUN_ADDRS 4
+#define TUND_MAX_ROUTES 64
+#define TUND_DEFAULT_MTU 65000
+#define TUND_DEFAULT_FWMARK 0x7475
+#define TUND_DEFAULT_TABLE 0x7475
+#define TUND_DEFAULT_RULE_PRIO 29800
+
+enum tund_connect {
+	TUND_CONNECT_AUTO,
+	TUND_CONNECT_FAST,
+	TUND_CONNECT_CONFIRMED,
+};
 
 struct tund_relay {
 	char name[TUND_NAME_MAX + 1];
@@ -64,6 +97,25 @@ struct tund_cfg {
 	uint16_t socks_port;
 	char control[108];              /* sun_path */
 	enum log_level log_level;
+	/* The transparent side. */
+	bool have_tun;
+	char tun[16];
+	uint64_t tun_mtu;
+	struct cidr tun_addrs[TUND_MAX_TUN_ADDRS];
+	size_t n_tun_addrs;
+	bool have_fake4, have_fake6;
+	struct cidr fake4, fake6;
+	struct cidr routes[TUND_MAX_ROUTES];
+	size_t n_routes;                /* 0 with route none */
+	bool routes_given;
+	uint64_t fwmark;
+	bool fwmark_given;
+	uint64_t table, rule_prio;
+	bool kill_switch;
+	char user[33];                  /* "" for none */
+	char state[108];
+	enum tund_connect tcp_connect;
+	uint32_t test_loss_ppm;         /* per million */
 	/* Path names as written, resolved in finish. */
 	char path_names[CIRCUIT_MAX_HOPS][TUND_NAME_MAX + 1];
 };

@@ -247,7 +247,8 @@ start_build(struct pool *p)
 	}
 	pc->p = p;
 	pc->start_ms = ev_now_ms(p->ev);
-	pc->c = circuit_new(p->ev, p->ctx, hops, pc->n, p->cfg->build_timeout_ms, 0, &pool_cbs, pc);
+	pc->c = circuit_new(p->ev, p->ctx, hops, pc->n, p->cfg->build_timeout_ms,
+			    (uint32_t)p->cfg->fwmark, &pool_cbs, pc);
 	if (pc->c == NULL) {
 		free(pc);
 		return false;

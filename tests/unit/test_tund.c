@@ -105,10 +105,89 @@ test_cfg_bad(void **state)
 			      "socks 127.0.0.1:1"), 1);
 	assert_int_equal(LOAD(&cfg, "relay r3 192.0.2.4:9001 " PIN " exit", "path r9 r3 r3",
 			      "socks 127.0.0.1:1"), 2);
-	/* The TUN keywords are refused plainly, not silently ignored. */
-	assert_int_equal(LOAD(&cfg, "relay r3 192.0.2.4:9001 " PIN " exit", "hops 1", "tun tun0",
-			      "socks 127.0.0.1:1"), 1);
-	assert_non_null(strstr(msgs, "not built yet"));
+	/* Neither an entrance nor a TUN: nothing to serve. */
+	assert_int_equal(LOAD(&cfg, "relay r3 192.0.2.4:9001 " PIN " exit", "hops 1"), 1);
+	assert_non_null(strstr(msgs, "nothing to serve"));
+}
+
+/* The transparent side's keywords: defaults, values, and each refusal. */
+static void
+test_cfg_tun(void **state)
+{
+	struct tund_cfg cfg;
+	char a[ADDR_STRLEN];
+
+	/* A TUN alone serves; the defaults fill in. */
+	assert_int_equal(LOAD(&cfg, "relay r3 192.0.2.4:9001 " PIN " exit", "hops 1", "tun tun7"), 0);
+	assert_true(cfg.have_tun);
+	assert_string_equal(cfg.tun, "tun7");
+	assert_int_equal(cfg.fwmark, TUND_DEFAULT_FWMARK);
+	assert_int_equal(cfg.table, TUND_DEFAULT_TABLE);
+	assert_int_equal(cfg.rule_prio, TUND_DEFAULT_RULE_PRIO);
+	assert_int_equal(cfg.tun_mtu, TUND_DEFAULT_MTU);
+	assert_int_equal(cfg.n_routes, 2);
+	assert_int_equal(cfg.routes[0].prefix, 0);
+	assert_int_equal(cfg.routes[1].addr.family, AF_INET6);
+	assert_int_equal(cfg.n_tun_addrs, 2);
+	assert_string_equal(addr_fmt(&cfg.tun_addrs[0].addr, a, sizeof(a)), "198.18.0.1");
+	assert_true(cfg.have_fake4 && cfg.have_fake6);
+	assert_int_equal(cfg.fake4.prefix, 15);
+	assert_false(cfg.kill_switch);
+	assert_int_equal(cfg.tcp_connect, TUND_CONNECT_AUTO);
+	assert_int_equal(cfg.test_loss_ppm, 0);
+
+	/* Without a TUN, no mark unless asked for. */
+	assert_int_equal(LOAD(&cfg, "relay r3 192.0.2.4:9001 " PIN " exit", "hops 1",
+			      "socks 127.0.0.1:1"), 0);
+	assert_int_equal(cfg.fwmark, 0);
+
+	/* Every keyword set. */
+	assert_int_equal(LOAD(&cfg, "relay r3 192.0.2.4:9001 " PIN " exit", "hops 1", "tun t0",
+			      "tun-mtu 9000", "tun-addr 198.51.100.1/32", "tun-addr 2001:db8::1",
+			      "fake-ip 198.18.0.0/16", "fake-ip6 none", "route 203.0.113.0/24 2001:db8::/32",
+			      "route 198.51.100.0/24", "fwmark 0x10", "table 1000", "rule-priority 100",
+			      "kill-switch yes", "user nobody", "state /tmp/x.map",
+			      "tcp-connect confirmed", "test-loss 2%"), 0);
+	assert_int_equal(cfg.tun_mtu, 9000);
+	assert_int_equal(cfg.n_tun_addrs, 2);
+	assert_int_equal(cfg.tun_addrs[1].prefix, 128);
+	assert_int_equal(cfg.fake4.prefix, 16);
+	assert_false(cfg.have_fake6);
+	assert_int_equal(cfg.n_routes, 3);
+	assert_int_equal(cfg.fwmark, 16);
+	assert_int_equal(cfg.table, 1000);
+	assert_int_equal(cfg.rule_prio, 100);
+	assert_true(cfg.kill_switch);
+	assert_string_equal(cfg.user, "nobody");
+	assert_string_equal(cfg.state, "/tmp/x.map");
+	assert_int_equal(cfg.tcp_connect, TUND_CONNECT_CONFIRMED);
+	assert_int_equal(cfg.test_loss_ppm, 20000);
+
+	/* route none: nothing routed. */
+	assert_int_equal(LOAD(&cfg, "relay r3 192.0.2.4:9001 " PIN " exit", "hops 1", "tun t0",
+			      "route none"), 0);
+	assert_int_equal(cfg.n_routes, 0);
+
+	/* Refusals, each on its line. */
+	assert_int_equal(LOAD(&cfg, "relay r3 192.0.2.4:9001 " PIN " exit", "hops 1", "tun t0",
+			      "tun-mtu 1000", "fake-ip 2001:db8::/64", "fake-ip 10.0.0.0/31",
+			      "fake-ip6 fd00::/32", "route all 10.0.0.0/8", "route 10.0.0.1/8",
+			      "fwmark 0", "fwmark 0x", "table 254", "rule-priority 32763",
+			      "kill-switch maybe", "user a:b", "state rel/path", "tcp-connect soon",
+			      "test-loss 0.6", "test-loss 1x", "tun this-name-is-too-long"),
+			 17);
+	for (int l = 4; l <= 20; l++) {
+		char want[16];
+
+		snprintf(want, sizeof(want), "t.conf:%d:", l);
+		assert_non_null(strstr(msgs, want));
+	}
+	/* Whole-file: both ranges off; a relay inside a fake range. */
+	assert_int_equal(LOAD(&cfg, "relay r3 198.18.0.9:9001 " PIN " exit", "hops 1", "tun t0",
+			      "fake-ip6 none"), 1);
+	assert_non_null(strstr(msgs, "inside a fake-ip range"));
+	assert_int_equal(LOAD(&cfg, "relay r3 192.0.2.4:9001 " PIN " exit", "hops 1", "tun t0",
+			      "fake-ip none", "fake-ip6 none"), 1);
 }
 
 static void
@@ -280,6 +359,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cfg_good),
 		cmocka_unit_test(test_cfg_bad),
+		cmocka_unit_test(test_cfg_tun),
 		cmocka_unit_test(test_path_random),
 		cmocka_unit_test(test_path_backoff),
 		cmocka_unit_test(test_path_fixed),
