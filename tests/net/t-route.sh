@@ -6,11 +6,11 @@
 #
 #   ns ttr$$-a
 #   ┌───────────────────────────────────────────────────────────┐
-#   │  va 192.0.2.2/24 ──veth── vb (no address: injects frames)  │
-#   │     2001:db8:1::2/64                                       │
-#   │  main: default via 192.0.2.1 / 2001:db8:1::1 dev va        │
-#   │  rt0 (TUN, routectl) 198.18.0.1/32, fd00::1/128            │
-#   │  table T: default dev rt0; rules P..P+3 (tund/route.h)     │
+#   │  va 192.0.2.2/24 ──veth── vb (no address: injects frames) │
+#   │     2001:db8:1::2/64                                      │
+#   │  main: default via 192.0.2.1 / 2001:db8:1::1 dev va       │
+#   │  rt0 (TUN, routectl) 198.18.0.1/32, fd00::1/128           │
+#   │  table T: default dev rt0; rules P..P+3 (tund/route.h)    │
 #   └───────────────────────────────────────────────────────────┘
 #
 # Up: the rules and routes are there and `ip route get` sends what it
@@ -112,7 +112,7 @@ rc_up() {
 rc_stop() {
 	RC_STATUS=0
 	kill "-$1" "$RC_PID"
-	# Braces: bash reports a killed job on the stderr of the wait, not the test's.
+	# In braces: bash's "Killed" notice goes to the wait's stderr, not into the output.
 	{ wait "$RC_PID"; } 2>/dev/null || RC_STATUS=$?
 	RC_PID=
 }
