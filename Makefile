@@ -51,7 +51,7 @@ FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES  := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
 FUZZ_SECS   ?= 20
 
-all: $(B)/exitd $(B)/tund $(B)/chain
+all: $(B)/exitd $(B)/tund $(B)/chain $(B)/routectl
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -67,6 +67,10 @@ $(B)/tund: $(B)/obj/tund/main.o $(LIB_OBJS)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(B)/chain: $(B)/obj/tests/tools/chain.o $(LIB_OBJS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/routectl: $(B)/obj/tests/tools/routectl.o $(LIB_OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
