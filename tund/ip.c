@@ -269,6 +269,28 @@ addr_ok_as_src(const struct addr *a)
 	}
 }
 
+/* The family both addresses must have for pkt's version, or 0. */
+static uint8_t
+pkt_family(const struct ip_pkt *pkt)
+{
+	uint8_t family;
+
+	switch (pkt->version) {
+	case 4:
+		family = AF_INET;
+		break;
+	case 6:
+		family = AF_INET6;
+		break;
+	default:
+		return 0;
+	}
+	if (pkt->src.family != family || pkt->dst.family != family) {
+		return 0;
+	}
+	return family;
+}
+
 /*
  * IPv4 options (RFC 791 section 3.1): EOL ends them, NOP is one byte,
  * every other option is type, length (counting both), data.
@@ -542,3 +564,334 @@ ip_parse(const uint8_t *p, size_t len, struct ip_pkt *out)
 	return IP_OK;
 }
 
+/* Whether pkt's upper layer sums right; the verdict before the fuzzing switch. */
+static bool
+l4_sum_ok(const struct ip_pkt *pkt)
+{
+	uint8_t family = pkt_family(pkt);
+	size_t len = pkt->l4_len;
+	uint16_t ulen, csum;
+	struct cur c;
+
+	switch (pkt->proto) {
+	case IP_PROTO_TCP:
+		if (family == 0 || len < TCP_HDR_MIN) {
+			return false;
+		}
+		break;
+	case IP_PROTO_UDP:
+		cur_init(&c, pkt->l4, pkt->l4_len);
+		if (family == 0 || !cur_skip(&c, 4) || !cur_get_u16(&c, &ulen) ||
+		    !cur_get_u16(&c, &csum) || ulen < UDP_HDR_LEN || ulen > pkt->l4_len) {
+			return false;
+		}
+		/*
+		 * Zero is "no checksum" over IPv4 (RFC 768) and forbidden over
+		 * IPv6 (RFC 8200 section 8.1). The sum covers the UDP length,
+		 * not what the IP length leaves after it.
+		 */
+		if (csum == 0) {
+			return family == AF_INET;
+		}
+		len = ulen;
+		break;
+	case IP_PROTO_ICMP:
+		/* ICMPv4 sums its message alone (RFC 792). */
+		if (family != AF_INET || len < ICMP_HDR_LEN) {
+			return false;
+		}
+		return ip_csum_fold(ip_csum_add(0, pkt->l4, len)) == 0;
+	case IP_PROTO_ICMPV6:
+		if (family != AF_INET6 || len < ICMP_HDR_LEN) {
+			return false;
+		}
+		break;
+	default:
+		return false;
+	}
+	return ip_csum_fold(ip_csum_add(ip_pseudo_sum(&pkt->src, &pkt->dst, pkt->proto, len),
+					pkt->l4, len)) == 0;
+}
+
+bool
+ip_l4_csum_ok(const struct ip_pkt *pkt)
+{
+	return l4_sum_ok(pkt) || !verify_csum;
+}
+
+/* The IP header, into w; false (and w as it was) when it cannot be. */
+static bool
+put_hdr(struct wcur *w, const struct addr *src, const struct addr *dst, uint8_t proto,
+	size_t l4_len, uint8_t ttl)
+{
+	uint16_t total;
+	uint32_t sum;
+
+	if (src->family != dst->family) {
+		return false;
+	}
+	switch (src->family) {
+	case AF_INET:
+		if (l4_len > IP4_LEN_MAX - IP4_HDR_LEN || w->cap - w->len < IP4_HDR_LEN) {
+			return false;
+		}
+		total = (uint16_t)(IP4_HDR_LEN + l4_len);
+		/* ID 0 is fine with DF set: no fragment will need it (RFC 6864). */
+		sum = 0x4500 + (uint32_t)total + IP4_DF + ((uint32_t)ttl << 8 | proto);
+		sum = ip_csum_add(sum, src->a, 4);
+		sum = ip_csum_add(sum, dst->a, 4);
+		return wcur_put_u16(w, 0x4500) && wcur_put_u16(w, total) &&
+		    wcur_put_u16(w, 0) && wcur_put_u16(w, IP4_DF) && wcur_put_u8(w, ttl) &&
+		    wcur_put_u8(w, proto) && wcur_put_u16(w, ip_csum_fold(sum)) &&
+		    wcur_put_bytes(w, src->a, 4) && wcur_put_bytes(w, dst->a, 4);
+	case AF_INET6:
+		if (l4_len > IP6_PLEN_MAX || w->cap - w->len < IP6_HDR_LEN) {
+			return false;
+		}
+		return wcur_put_u32(w, 0x60000000) && wcur_put_u16(w, (uint16_t)l4_len) &&
+		    wcur_put_u8(w, proto) && wcur_put_u8(w, ttl) && wcur_put_bytes(w, src->a, 16) &&
+		    wcur_put_bytes(w, dst->a, 16);
+	default:
+		return false;
+	}
+}
+
+size_t
+ip_build_hdr(uint8_t *out, size_t cap, const struct addr *src, const struct addr *dst,
+	     uint8_t proto, size_t l4_len, uint8_t ttl)
+{
+	struct wcur w;
+
+	wcur_init(&w, out, cap);
+	return put_hdr(&w, src, dst, proto, l4_len, ttl) ? w.len : 0;
+}
+
+enum ip_verdict
+ip_parse_udp(const struct ip_pkt *pkt, struct udp_view *u)
+{
+	uint16_t sport, dport, ulen, csum;
+	struct cur c, data;
+
+	if (pkt->proto != IP_PROTO_UDP) {
+		return IP_DROP_SHORT;
+	}
+	cur_init(&c, pkt->l4, pkt->l4_len);
+	if (!cur_get_u16(&c, &sport) || !cur_get_u16(&c, &dport) || !cur_get_u16(&c, &ulen) ||
+	    !cur_get_u16(&c, &csum)) {
+		return IP_DROP_SHORT;
+	}
+	/* Bytes past the UDP length are the IP layer's padding, not data. */
+	if (ulen < UDP_HDR_LEN || !cur_get_sub(&c, &data, (size_t)ulen - UDP_HDR_LEN)) {
+		return IP_DROP_LEN;
+	}
+	if (!ip_l4_csum_ok(pkt)) {
+		return IP_DROP_CSUM;
+	}
+	u->sport = sport;
+	u->dport = dport;
+	u->data = data.p;
+	u->len = cur_left(&data);
+	return IP_OK;
+}
+
+static size_t
+hdr_len(uint8_t family)
+{
+	switch (family) {
+	case AF_INET:
+		return IP4_HDR_LEN;
+	case AF_INET6:
+		return IP6_HDR_LEN;
+	default:
+		return 0;
+	}
+}
+
+size_t
+ip_build_udp(uint8_t *out, size_t cap, const struct addr *src, uint16_t sport,
+	     const struct addr *dst, uint16_t dport, const void *data, size_t len)
+{
+	size_t hlen = hdr_len(src->family);
+	uint16_t ulen, csum;
+	struct wcur w;
+	uint32_t sum;
+
+	if (hlen == 0 || dst->family != src->family || len > 0xffff - UDP_HDR_LEN ||
+	    cap < hlen || cap - hlen < UDP_HDR_LEN + len) {
+		return 0;
+	}
+	ulen = (uint16_t)(UDP_HDR_LEN + len);
+	sum = ip_pseudo_sum(src, dst, IP_PROTO_UDP, ulen);
+	sum = fold16((uint64_t)sum + sport + dport + ulen);
+	csum = ip_csum_fold(ip_csum_add(sum, data, len));
+	/* A computed 0 goes out as 0xffff: 0 means "none" (RFC 768). */
+	if (csum == 0) {
+		csum = 0xffff;
+	}
+	wcur_init(&w, out, cap);
+	if (!put_hdr(&w, src, dst, IP_PROTO_UDP, ulen, IP_TTL_DEFAULT) ||
+	    !wcur_put_u16(&w, sport) || !wcur_put_u16(&w, dport) || !wcur_put_u16(&w, ulen) ||
+	    !wcur_put_u16(&w, csum) || !wcur_put_bytes(&w, data, len)) {
+		return 0;
+	}
+	return w.len;
+}
+
+/*
+ * An answer goes from orig's destination back to its source, so both must
+ * be addresses a single host may send from, in orig's family.
+ */
+static bool
+reply_addrs_ok(const struct ip_pkt *orig)
+{
+	return pkt_family(orig) != 0 && addr_ok_as_src(&orig->src) && addr_ok_as_src(&orig->dst);
+}
+
+static uint8_t
+icmp_proto(uint8_t version)
+{
+	return version == 4 ? IP_PROTO_ICMP : IP_PROTO_ICMPV6;
+}
+
+/* RFC 1812 section 4.3.2.7 and RFC 4443 section 2.4(e): no error about an error. */
+static bool
+is_icmp_error(const struct ip_pkt *orig)
+{
+	struct cur c;
+	uint8_t type;
+
+	if (orig->proto != icmp_proto(orig->version)) {
+		return false;
+	}
+	cur_init(&c, orig->l4, orig->l4_len);
+	/* Too short to tell what it is: it may be an error, so stay silent. */
+	if (!cur_get_u8(&c, &type)) {
+		return true;
+	}
+	if (orig->version == 6) {
+		return type < ICMP6_INFO_MIN;
+	}
+	switch (type) {
+	case ICMP4_UNREACH:
+	case ICMP4_SOURCE_QUENCH:
+	case ICMP4_REDIRECT:
+	case ICMP4_TIME_EXCEEDED:
+	case ICMP4_PARAM_PROBLEM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool
+unreach_code(uint8_t version, enum ip_unreach why, uint8_t *code)
+{
+	switch (why) {
+	case IP_UNREACH_NET:
+		*code = 0;
+		return true;
+	case IP_UNREACH_HOST:
+		*code = version == 4 ? 1 : 3;
+		return true;
+	case IP_UNREACH_PORT:
+		*code = version == 4 ? 3 : 4;
+		return true;
+	case IP_UNREACH_ADMIN:
+		*code = version == 4 ? 13 : 1;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * ICMP type, code, checksum, 4 more header bytes, then body: the checksum
+ * over all of it (with the pseudo-header for ICMPv6), for src -> dst.
+ */
+static size_t
+put_icmp(uint8_t *out, size_t cap, const struct addr *src, const struct addr *dst,
+	 uint8_t type, uint8_t code, uint32_t rest, const uint8_t *body, size_t body_len)
+{
+	uint8_t proto = src->family == AF_INET ? IP_PROTO_ICMP : IP_PROTO_ICMPV6;
+	size_t icmp_len = ICMP_HDR_LEN + body_len;
+	struct wcur w;
+	uint32_t sum;
+
+	sum = fold16((uint64_t)((uint32_t)type << 8 | code) + (rest >> 16) + (rest & 0xffff));
+	sum = ip_csum_add(sum, body, body_len);
+	if (proto == IP_PROTO_ICMPV6) {
+		sum = fold16((uint64_t)sum + ip_pseudo_sum(src, dst, proto, icmp_len));
+	}
+	wcur_init(&w, out, cap);
+	if (!put_hdr(&w, src, dst, proto, icmp_len, IP_TTL_DEFAULT) || !wcur_put_u8(&w, type) ||
+	    !wcur_put_u8(&w, code) || !wcur_put_u16(&w, ip_csum_fold(sum)) ||
+	    !wcur_put_u32(&w, rest) || !wcur_put_bytes(&w, body, body_len)) {
+		return 0;
+	}
+	return w.len;
+}
+
+size_t
+ip_build_unreach(uint8_t *out, size_t cap, const struct ip_pkt *orig, enum ip_unreach why)
+{
+	size_t hlen, room, quote, need;
+	uint8_t code;
+
+	if (!reply_addrs_ok(orig) || is_icmp_error(orig) ||
+	    !unreach_code(orig->version, why, &code) || orig->l4_len > orig->pkt_len) {
+		return 0;
+	}
+	hlen = hdr_len(orig->src.family);
+	room = orig->version == 4 ? ICMP4_ERR_MAX : ICMP6_ERR_MAX;
+	if (cap < room) {
+		room = cap;
+	}
+	if (room < hlen + ICMP_HDR_LEN) {
+		return 0;
+	}
+	room -= hlen + ICMP_HDR_LEN;
+	quote = orig->pkt_len < room ? orig->pkt_len : room;
+	/*
+	 * The sender needs at least orig's IP headers and the first 8 bytes
+	 * after them (RFC 792: the ports) to find the socket to tell; a
+	 * shorter quote is not worth sending, unless the RFC limit itself is
+	 * what cuts a long IPv6 header chain.
+	 */
+	need = orig->pkt_len - orig->l4_len + 8;
+	if (need > orig->pkt_len) {
+		need = orig->pkt_len;
+	}
+	if (need > ICMP6_ERR_MAX - IP6_HDR_LEN - ICMP_HDR_LEN) {
+		need = ICMP6_ERR_MAX - IP6_HDR_LEN - ICMP_HDR_LEN;
+	}
+	if (quote < need) {
+		return 0;
+	}
+	return put_icmp(out, cap, &orig->dst, &orig->src,
+			orig->version == 4 ? ICMP4_UNREACH : ICMP6_UNREACH, code, 0, orig->pkt,
+			quote);
+}
+
+size_t
+ip_build_echo_reply(uint8_t *out, size_t cap, const struct ip_pkt *orig)
+{
+	uint8_t type, code;
+	uint32_t id_seq;
+	struct cur c;
+
+	if (!reply_addrs_ok(orig) || orig->proto != icmp_proto(orig->version)) {
+		return 0;
+	}
+	cur_init(&c, orig->l4, orig->l4_len);
+	if (!cur_get_u8(&c, &type) || !cur_get_u8(&c, &code) || !cur_skip(&c, 2) ||
+	    !cur_get_u32(&c, &id_seq)) {
+		return 0;
+	}
+	if (type != (orig->version == 4 ? ICMP4_ECHO : ICMP6_ECHO) || code != 0 ||
+	    !ip_l4_csum_ok(orig)) {
+		return 0;
+	}
+	return put_icmp(out, cap, &orig->dst, &orig->src,
+			orig->version == 4 ? ICMP4_ECHO_REPLY : ICMP6_ECHO_REPLY, 0, id_seq, c.p,
+			cur_left(&c));
+}
