@@ -817,6 +817,9 @@ put_icmp(uint8_t *out, size_t cap, const struct addr *src, const struct addr *ds
 	struct wcur w;
 	uint32_t sum;
 
+	if (cap < hdr_len(src->family) || cap - hdr_len(src->family) < icmp_len) {
+		return 0;
+	}
 	sum = fold16((uint64_t)((uint32_t)type << 8 | code) + (rest >> 16) + (rest & 0xffff));
 	sum = ip_csum_add(sum, body, body_len);
 	if (proto == IP_PROTO_ICMPV6) {

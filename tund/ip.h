@@ -18,6 +18,8 @@
  * know whose type says "discard if unrecognized", RFC 8200 section 4.2, is
  * IP_DROP_EXT).
  *
+ * A builder that returns 0 has written nothing to out.
+ *
  * Under FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION checksums are not
  * verified (lwIP's advice), so fuzzers reach the code behind them.
  */

@@ -694,10 +694,10 @@ test_parse_v6_ext_ok(void **state)
 {
 	/* Hop-by-hop (router alert), destination options, routing with no segments left. */
 	uint8_t ext[80] = {
-		60, 0, 5, 2, 0, 0, 1, 0,                                  /* HBH: RA, PadN */
-		43, 1, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,          /* DST, 16 bytes */
-		60, 0, 4, 0, 0, 0, 0, 0,                                  /* routing type 4, 0 left */
-		IP_PROTO_TCP, 0, 0, 1, 0, 0, 0, 0,                        /* DST: Pad1 then PadN */
+		60, 0, 5, 2, 0, 0, 1, 0,                          /* HBH: RA, PadN */
+		43, 1, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* DST, 16 bytes */
+		60, 0, 4, 0, 0, 0, 0, 0,                          /* routing type 4, 0 left */
+		IP_PROTO_TCP, 0, 0, 1, 0, 0, 0, 0,                /* DST: Pad1 then PadN */
 	};
 	struct ip_pkt p;
 	struct pkt pk;
@@ -1165,9 +1165,11 @@ test_build_udp(void **state)
 	}
 
 	/* Every short cap, the length limits, mixed families. */
+	memset(out, 0x5c, sizeof(out));
 	for (size_t cap = 0; cap < 20 + 8 + 5; cap++) {
 		assert_int_equal(ip_build_udp(out, cap, &a4, 1, &b4, 2, "hello", 5), 0);
 	}
+	assert_int_equal(out[0], 0x5c);
 	for (size_t cap = 0; cap < 40 + 8 + 5; cap++) {
 		assert_int_equal(ip_build_udp(out, cap, &a6, 1, &b6, 2, "hello", 5), 0);
 	}
@@ -1255,9 +1257,11 @@ test_unreach_limits(void **state)
 	assert_memory_equal(r.l4 + 8, pk.b, 576 - 28);
 	/* Less room: as much as fits, down to the IP header and 8 bytes. */
 	for (size_t cap = 0; cap < 600; cap++) {
+		memset(out, 0x5c, sizeof(out));
 		n = ip_build_unreach(out, cap, &orig, IP_UNREACH_PORT);
 		if (cap < 28 + 20 + 8) {
 			assert_int_equal(n, 0);
+			assert_int_equal(out[0], 0x5c);
 		} else {
 			assert_int_equal(n, cap < 576 ? cap : 576);
 			check_reply(out, n, &orig, &r);
@@ -1388,7 +1392,9 @@ check_echo(const struct pkt *pk, const uint8_t *req, size_t req_len)
 	assert_int_equal(r.l4[1], 0);
 	assert_memory_equal(r.l4 + 4, req + 4, req_len - 4);
 	for (size_t cap = 0; cap < n; cap++) {
+		memset(out, 0x5c, sizeof(out));
 		assert_int_equal(ip_build_echo_reply(out, cap, &orig), 0);
+		assert_int_equal(out[0], 0x5c);
 	}
 }
 
