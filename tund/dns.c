@@ -320,11 +320,12 @@ put_msg(struct wcur *w, const struct query *qr, uint16_t rcode, const struct rr 
 	return !with_opt || put_opt(w, qr, rcode);
 }
 
-/* Header alone, for queries whose question cannot be trusted. */
+/* Header alone: for queries whose question cannot be trusted, or as the last cut. */
 static enum dns_action
-reply_bare(const struct hdr *qh, uint16_t rcode, uint8_t *out, size_t lim, size_t *out_len)
+reply_bare(const struct hdr *qh, uint16_t rcode, bool tc, uint8_t *out, size_t lim,
+	   size_t *out_len)
 {
-	struct hdr h = { .id = qh->id, .flags = reply_flags(qh, rcode, false) };
+	struct hdr h = { .id = qh->id, .flags = reply_flags(qh, rcode, tc) };
 	struct wcur w;
 
 	wcur_init(&w, out, lim);
@@ -359,7 +360,7 @@ reply(const struct query *qr, uint16_t rcode, const struct rr *an, size_t n, uin
 		goto done;
 	}
 	/* Only a max_len below any question's size gets here. */
-	return reply_bare(&qr->h, rcode, out, lim, out_len);
+	return reply_bare(&qr->h, rcode, true, out, lim, out_len);
 
 done:
 	*out_len = w.len;
@@ -592,10 +593,13 @@ dns_handle(struct fakeip *f, const uint8_t *q, size_t qlen, size_t max_len, uint
 	struct query qr;
 	struct cur c;
 
-	if (q == NULL || out == NULL || out_len == NULL || lim < HDR_LEN) {
+	if (out_len == NULL) {
 		return DNS_DROP;
 	}
 	*out_len = 0;
+	if (q == NULL || out == NULL || lim < HDR_LEN) {
+		return DNS_DROP;
+	}
 	memset(&qr, 0, sizeof(qr));
 	cur_init(&c, q, qlen);
 	/* Too short for a header, or a response (which could start a loop): silence. */
@@ -604,10 +608,10 @@ dns_handle(struct fakeip *f, const uint8_t *q, size_t qlen, size_t max_len, uint
 	}
 	/* Other opcodes (NOTIFY, UPDATE...) give the counts other meanings. */
 	if ((qr.h.flags & F_OPCODE_MASK) != 0) {
-		return reply_bare(&qr.h, RC_NOTIMP, out, lim, out_len);
+		return reply_bare(&qr.h, RC_NOTIMP, false, out, lim, out_len);
 	}
 	if (!read_query(q, qlen, &qr)) {
-		return reply_bare(&qr.h, RC_FORMERR, out, lim, out_len);
+		return reply_bare(&qr.h, RC_FORMERR, false, out, lim, out_len);
 	}
 	/* RFC 6891 section 6.1.3: BADVERS names the highest version we do, 0. */
 	if (qr.edns && qr.version != 0) {
