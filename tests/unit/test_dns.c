@@ -620,6 +620,8 @@ test_ptr_other(void **state)
 		"x.0.18.198.in-addr.arpa",
 		"1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.7.8.9.a.b.c.d.e.f.d.f.ip6.arpa", /* 28 nibbles */
 		"10.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.7.8.9.a.b.c.d.e.f.d.f.ip6.arpa",
+		"1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.7.8.9.a.b.c.d.e.g.d.f.ip6.arpa", /* 'g' */
+		"1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.7.8.9.a.b.c.d.e.f.d.f-ip6.arpa",
 		"example.com",
 	};
 	static const char *const nx[] = {

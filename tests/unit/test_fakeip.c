@@ -737,6 +737,42 @@ test_restore_bad(void **state)
 }
 
 static void
+test_recycle_churn(void **state)
+{
+	struct fakeip *f = pool("198.18.0.0/15", NULL, 16);
+	struct fakeip_stats st;
+	char name[32], want[32];
+	struct addr v4;
+
+	(void)state;
+	/*
+	 * 16 slots in 16 buckets: chains form, and recycling unlinks slots
+	 * from their middle and ends as well as from their heads.
+	 */
+	for (uint64_t i = 0; i < 4000; i++) {
+		uint64_t now = i * HOLD / 8;
+
+		snprintf(name, sizeof(name), "churn-%llu", (unsigned long long)i);
+		assert_int_equal(fakeip_lookup_name(f, name, strlen(name), now, &v4, NULL), 0);
+		/* The 8 names before this one are still held, and still mapped. */
+		for (uint64_t k = i >= 8 ? i - 8 : 0; k < i; k++) {
+			snprintf(want, sizeof(want), "churn-%llu", (unsigned long long)k);
+			assert_int_equal(fakeip_lookup_name(f, want, strlen(want), now, NULL, NULL), 0);
+		}
+		assert_string_equal(fakeip_lookup_addr(f, &v4, now), name);
+		if (i % 97 == 0) {
+			check(f);
+		}
+	}
+	check(f);
+	fakeip_stats(f, &st);
+	assert_int_equal(st.used, 16);
+	assert_int_equal(st.recycled, 4000 - 16);
+	assert_int_equal(st.exhausted, 0);
+	fakeip_free(f);
+}
+
+static void
 test_many_names(void **state)
 {
 	struct fakeip *f = pool("198.18.0.0/15", "fdfe:dcba:9876::/64", 0);
@@ -787,6 +823,7 @@ main(void)
 		cmocka_unit_test(test_restore_roundtrip),
 		cmocka_unit_test(test_restored_held),
 		cmocka_unit_test(test_restore_bad),
+		cmocka_unit_test(test_recycle_churn),
 		cmocka_unit_test(test_many_names),
 	};
 
