@@ -99,6 +99,17 @@ pool(const char *v4, const char *v6, size_t max_slots)
 	return f;
 }
 
+/* How many slots the pool has given out: most rows must take none. */
+static void
+assert_used(const struct fakeip *f, size_t want)
+{
+	struct fakeip_stats st;
+
+	fakeip_stats(f, &st);
+	assert_int_equal(st.used, want);
+	assert_int_equal(fakeip_check(f), 0);
+}
+
 static size_t
 put16(uint8_t *b, size_t off, uint16_t v)
 {
@@ -289,7 +300,6 @@ static void
 assert_formerr(const uint8_t *q, size_t qlen)
 {
 	struct fakeip *f = pool("198.18.0.0/15", NULL, 0);
-	struct fakeip_stats st;
 	struct resp r;
 
 	assert_int_equal(udp(f, q, qlen, 0, &r), DNS_REPLY);
@@ -297,8 +307,7 @@ assert_formerr(const uint8_t *q, size_t qlen)
 	assert_int_equal(r.qd, 0);
 	assert_int_equal(r.an, 0);
 	assert_int_equal(r.ar, 0);
-	fakeip_stats(f, &st);
-	assert_int_equal(st.used, 0);
+	assert_used(f, 0);
 	fakeip_free(f);
 }
 
@@ -371,7 +380,6 @@ test_mixed_case(void **state)
 		"www.example.com", "WWW.EXAMPLE.COM", "wWw.ExAmPlE.cOm", "Www.Example.Com",
 	};
 	struct fakeip *f = pool("198.18.0.0/15", "fd00::/64", 0);
-	struct fakeip_stats st;
 	char text[FAKEIP_NAME_MAX + 1];
 	uint8_t q[512];
 	struct resp r;
@@ -387,8 +395,7 @@ test_mixed_case(void **state)
 		assert_true(dns_question(q, n, text, sizeof(text), NULL, NULL));
 		assert_string_equal(text, "www.example.com");
 	}
-	fakeip_stats(f, &st);
-	assert_int_equal(st.used, 1);
+	assert_used(f, 1);
 	fakeip_free(f);
 }
 
@@ -396,7 +403,6 @@ static void
 test_family_missing(void **state)
 {
 	struct fakeip *f4 = pool("198.18.0.0/15", NULL, 0), *f6 = pool(NULL, "fd00::/64", 0);
-	struct fakeip_stats st;
 	uint8_t q[512];
 	size_t n;
 
@@ -406,10 +412,8 @@ test_family_missing(void **state)
 	n = mkq(q, "v4.example", T_A);
 	assert_empty(f6, q, n, 0);
 	/* Nothing was taken from a pool for an answer it cannot give. */
-	fakeip_stats(f4, &st);
-	assert_int_equal(st.used, 0);
-	fakeip_stats(f6, &st);
-	assert_int_equal(st.used, 0);
+	assert_used(f4, 0);
+	assert_used(f6, 0);
 	fakeip_free(f4);
 	fakeip_free(f6);
 }
@@ -489,7 +493,6 @@ test_non_text_refused(void **state)
 	};
 	struct fakeip *f = pool("198.18.0.0/15", "fd00::/64", 0);
 	char text[FAKEIP_NAME_MAX + 1];
-	struct fakeip_stats st;
 	uint8_t q[512];
 	size_t n;
 
@@ -518,8 +521,7 @@ test_non_text_refused(void **state)
 		assert_int_equal(udp(f, q, n, 0, &r), DNS_FORWARD);
 		assert_false(dns_question(q, n, text, sizeof(text), NULL, NULL));
 	}
-	fakeip_stats(f, &st);
-	assert_int_equal(st.used, 0);
+	assert_used(f, 0);
 	fakeip_free(f);
 }
 
@@ -658,7 +660,6 @@ static void
 test_https_svcb(void **state)
 {
 	struct fakeip *f = pool("198.18.0.0/15", NULL, 0);
-	struct fakeip_stats st;
 	uint8_t q[512];
 	size_t n;
 
@@ -669,8 +670,7 @@ test_https_svcb(void **state)
 	assert_empty(f, q, n, 0);
 	n = mkq_full(q, 1, RD, "svc.example", T_HTTPS, 1, 1232, 0, true);
 	assert_empty(f, q, n, 0);
-	fakeip_stats(f, &st);
-	assert_int_equal(st.used, 0);
+	assert_used(f, 0);
 	fakeip_free(f);
 }
 
@@ -678,7 +678,6 @@ static void
 test_localhost(void **state)
 {
 	struct fakeip *f = pool("198.18.0.0/15", "fd00::/64", 0);
-	struct fakeip_stats st;
 	uint8_t q[512];
 	struct resp r;
 	size_t n;
@@ -700,8 +699,7 @@ test_localhost(void **state)
 		n = mkq(q, "x.localhost", others[i]);
 		assert_empty(f, q, n, 0);
 	}
-	fakeip_stats(f, &st);
-	assert_int_equal(st.used, 0);
+	assert_used(f, 0);
 	/* Only the last label counts. */
 	n = mkq(q, "localhost.example.com", T_A);
 	assert_int_equal(udp(f, q, n, 0, &r), DNS_REPLY);
@@ -740,7 +738,6 @@ test_classes_refused(void **state)
 {
 	static const uint16_t classes[] = { 3, 4, 254, 255, 0, 2 };
 	struct fakeip *f = pool("198.18.0.0/15", NULL, 0);
-	struct fakeip_stats st;
 	uint8_t q[512];
 	struct resp r;
 	size_t n;
@@ -755,8 +752,7 @@ test_classes_refused(void **state)
 		assert_int_equal(r.qd, 1);
 		assert_true(r.opt);
 	}
-	fakeip_stats(f, &st);
-	assert_int_equal(st.used, 0);
+	assert_used(f, 0);
 	fakeip_free(f);
 }
 
@@ -1035,7 +1031,6 @@ static void
 test_badvers(void **state)
 {
 	struct fakeip *f = pool("198.18.0.0/15", NULL, 0);
-	struct fakeip_stats st;
 	uint8_t q[512];
 	struct resp r;
 	size_t n;
@@ -1054,8 +1049,7 @@ test_badvers(void **state)
 	n = mkq_full(q, 1, RD, "example.com", T_MX, 1, 1232, 255, false);
 	assert_int_equal(udp(f, q, n, 0, &r), DNS_REPLY);
 	assert_int_equal(rcode(&r), 16);
-	fakeip_stats(f, &st);
-	assert_int_equal(st.used, 0);
+	assert_used(f, 0);
 	fakeip_free(f);
 }
 
