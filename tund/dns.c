@@ -388,8 +388,10 @@ rr_name(struct rr *rr, const char *name)
 		if (i < len && name[i] != '.') {
 			continue;
 		}
-		if (i - start == 0 || i - start > LABEL_MAX || !wcur_put_u8(&w, (uint8_t)(i - start)) ||
-		    !wcur_put_bytes(&w, name + start, i - start)) {
+		size_t n = i - start;
+
+		if (n == 0 || n > LABEL_MAX || !wcur_put_u8(&w, (uint8_t)n) ||
+		    !wcur_put_bytes(&w, name + start, n)) {
 			return false;
 		}
 		start = i + 1;
@@ -545,7 +547,9 @@ answer_addr(struct fakeip *f, const struct query *qr, uint64_t now_ms, uint8_t *
 	want4 = want4 && fakeip_has_family(f, AF_INET);
 	want6 = want6 && fakeip_has_family(f, AF_INET6);
 	if (want4 || want6) {
-		switch (fakeip_lookup_name(f, qr->qname.text, qr->qname.text_len, now_ms, &v4, &v6)) {
+		const struct name *qn = &qr->qname;
+
+		switch (fakeip_lookup_name(f, qn->text, qn->text_len, now_ms, &v4, &v6)) {
 		case 0:
 			break;
 		case -EINVAL:

@@ -8,8 +8,9 @@
  * Memory: slots live in one array of small structs (links are slot
  * indices plus one, 0 meaning none, so a calloc'd array is an empty pool
  * and the kernel maps its pages only as slots get used) and one array of
- * 32-bit hash buckets; a name is allocated on its own, only while its
- * slot holds it.
+ * 32-bit hash buckets, a power of two at least as many as the slots: 44
+ * bytes a slot for a /15 (40 + 4; up to 48 just above a power of two). A
+ * name is allocated on its own, only while its slot holds it.
  *
  * The LRU list holds exactly the slots that have a name and no pin, in
  * the order they were last used. A pinned slot leaves the list and comes

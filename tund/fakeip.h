@@ -78,8 +78,8 @@ int fakeip_lookup_name(struct fakeip *f, const char *name, size_t len, uint64_t 
 /*
  * The name a fake address stands for (marking it used), or NULL when a is
  * outside the ranges, excluded, or its slot is free. The string (lowercase,
- * NUL-terminated) is the pool's: it lives until the slot is recycled, that
- * is at the latest until the next fakeip_lookup_name or fakeip_restore.
+ * NUL-terminated) is the pool's: it lives until the slot is recycled, so
+ * at the latest until the next fakeip_lookup_name of a new name.
  */
 const char *fakeip_lookup_addr(struct fakeip *f, const struct addr *a, uint64_t now_ms);
 
@@ -107,6 +107,7 @@ void fakeip_set_save(struct fakeip *f, fakeip_save_cb *cb, void *arg);
  * what a sparse state file reads as where no slot was ever saved. A
  * record that matches what the slot already holds is a success (it only
  * refreshes the slot), so feeding the same file twice is harmless.
+ * -ENOMEM when the name cannot be copied.
  */
 int fakeip_restore(struct fakeip *f, size_t slot, const uint8_t *rec, size_t len, uint64_t now_ms);
 /* Slots in all: how many records the state file holds at most. */

@@ -73,7 +73,9 @@ small_pool(void)
 	f = fakeip_new(&cfg);
 	check(f != NULL, "fakeip_new");
 	for (size_t i = 0; i < 4; i++) {
-		check(fakeip_lookup_name(f, names[i], strlen(names[i]), 0, NULL, NULL) == 0, "fill");
+		size_t len = strlen(names[i]);
+
+		check(fakeip_lookup_name(f, names[i], len, 0, NULL, NULL) == 0, "fill");
 	}
 	return f;
 }

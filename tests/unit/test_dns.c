@@ -421,7 +421,8 @@ test_family_missing(void **state)
 static void
 test_any(void **state)
 {
-	struct fakeip *f = pool("198.18.0.0/15", "fd00::/64", 0), *f4 = pool("198.18.0.0/15", NULL, 0);
+	struct fakeip *f = pool("198.18.0.0/15", "fd00::/64", 0);
+	struct fakeip *f4 = pool("198.18.0.0/15", NULL, 0);
 	uint8_t q[512];
 	struct resp r;
 	size_t n;
@@ -622,7 +623,8 @@ test_ptr_other(void **state)
 		"x.0.18.198.in-addr.arpa",
 		"1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.7.8.9.a.b.c.d.e.f.d.f.ip6.arpa", /* 28 nibbles */
 		"10.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.7.8.9.a.b.c.d.e.f.d.f.ip6.arpa",
-		"1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.7.8.9.a.b.c.d.e.g.d.f.ip6.arpa", /* 'g' */
+		/* A 'g' where a nibble should be. */
+		"1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.7.8.9.a.b.c.d.e.g.d.f.ip6.arpa",
 		"1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.7.8.9.a.b.c.d.e.f.d.f-ip6.arpa",
 		"example.com",
 	};

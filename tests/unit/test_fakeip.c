@@ -338,7 +338,9 @@ test_bad_names(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < NELEM(bad); i++) {
-		assert_int_equal(fakeip_lookup_name(f, bad[i], strlen(bad[i]), 0, &v4, &v6), -EINVAL);
+		size_t len = strlen(bad[i]);
+
+		assert_int_equal(fakeip_lookup_name(f, bad[i], len, 0, &v4, &v6), -EINVAL);
 	}
 	assert_int_equal(fakeip_lookup_name(f, "a\0b", 3, 0, &v4, &v6), -EINVAL);
 	assert_int_equal(fakeip_lookup_name(f, NULL, 3, 0, &v4, &v6), -EINVAL);
@@ -757,7 +759,9 @@ test_recycle_churn(void **state)
 		/* The 8 names before this one are still held, and still mapped. */
 		for (uint64_t k = i >= 8 ? i - 8 : 0; k < i; k++) {
 			snprintf(want, sizeof(want), "churn-%llu", (unsigned long long)k);
-			assert_int_equal(fakeip_lookup_name(f, want, strlen(want), now, NULL, NULL), 0);
+			size_t len = strlen(want);
+
+			assert_int_equal(fakeip_lookup_name(f, want, len, now, NULL, NULL), 0);
 		}
 		assert_string_equal(fakeip_lookup_addr(f, &v4, now), name);
 		if (i % 97 == 0) {
