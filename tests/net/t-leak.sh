@@ -7,8 +7,8 @@
 #   tlkPID-c                                 tlkPID-r
 #   vc ──────────────── veth ─────────────── vr
 #   192.0.2.1/24, 2001:db8::1/64             192.0.2.2/24, 2001:db8::2/64
-#   tund leakcheck -c CONF -i vc             a "relay": python echo on :9001,
-#                                            IPv4 and IPv6
+#   tund leakcheck -c CONF -i vc             a "relay": tests/vectors/relay.py,
+#                                            echo on :9001, IPv4 and IPv6
 #
 #   CONF: relays 192.0.2.2:9001 and [2001:db8::2]:9001 (and a socks line,
 #   which tund's configuration still wants).
@@ -83,17 +83,17 @@ lc_rc "-s 12x" 2 -c "$TMP/tund.conf" -s 12x -i lo
 lc_rc "no such file" 2 -c "$TMP/tund.conf" -r "$TMP/none.pcap"
 
 lc_rc "-r eth-relay.pcap" 0 -c "$TMP/tund.conf" -r "$VECTORS/eth-relay.pcap"
-t_eq "-r eth-relay.pcap: verdict" \
-	"leakcheck: 36 packets, 20 with relays, 16 link housekeeping, 0 leaks: no leak" \
-	"$(cat "$TMP/lc.out")"
+t_check "-r eth-relay.pcap: verdict" \
+	grep -qE '^leakcheck: [0-9]+ packets, [1-9][0-9]* with relays, .* 0 leaks: no leak$' \
+	"$TMP/lc.out"
 lc_rc "-r eth-tls.pcap" 1 -c "$TMP/tund.conf" -r "$VECTORS/eth-tls.pcap"
 t_check "-r eth-tls.pcap: the SNI named" \
 	grep -q '^leak: [0-9:.]* TLS SNI in clear: www.example.test, TCP 192.0.2.1:' "$TMP/lc.out"
 t_check "-r eth-tls.pcap: verdict LEAK" grep -q '1 leak (1 sni): LEAK$' "$TMP/lc.out"
 lc_rc "-r eth-leaks.pcap -q" 1 -q -c "$TMP/tund.conf" -r "$VECTORS/eth-leaks.pcap"
-t_eq "-q: only the verdict" \
-	"leakcheck: 20 packets, 0 with relays, 0 link housekeeping, 20 leaks (10 dns, 10 ip): LEAK" \
-	"$(cat "$TMP/lc.out")"
+t_eq "-q: only the verdict" 1 "$(wc -l <"$TMP/lc.out")"
+t_check "-q: the verdict" grep -qE '^leakcheck: [0-9]+ packets, .* leaks \(10 dns, 10 ip\): LEAK$' \
+	"$TMP/lc.out"
 
 # --- live ---
 ip netns add "$NC"
@@ -110,43 +110,9 @@ ip -n "$NR" link set vr up
 
 lc_rc "no such interface" 2 -c "$TMP/tund.conf" -i "nosuch$$"
 
-cat >"$TMP/relay.py" <<'EOF'
-import selectors, socket
-sel = selectors.DefaultSelector()
-for fam, addr in ((socket.AF_INET, "192.0.2.2"), (socket.AF_INET6, "2001:db8::2")):
-    s = socket.socket(fam, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((addr, 9001))
-    s.listen(8)
-    sel.register(s, selectors.EVENT_READ)
-while True:
-    for key, _ in sel.select():
-        c, _ = key.fileobj.accept()
-        c.settimeout(2)
-        try:
-            data = c.recv(65536)
-            while data:
-                c.sendall(data)
-                data = c.recv(65536)
-        except OSError:
-            pass
-        c.close()
-EOF
-cat >"$TMP/client.py" <<'EOF'
-import socket, sys
-s = socket.create_connection((sys.argv[1], 9001), timeout=5)
-s.sendall(b"x" * 100000)
-s.shutdown(socket.SHUT_WR)
-n = 0
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    n += len(b)
-sys.exit(0 if n == 100000 else 1)
-EOF
 # Started with ip netns exec itself, so that $! is the process and kill reaches it.
-ip netns exec "$NR" python3 "$TMP/relay.py" >"$TMP/relay.log" 2>&1 &
+ip netns exec "$NR" python3 "$VECTORS/relay.py" 192.0.2.2 2001:db8::2 \
+	>"$TMP/relay.log" 2>&1 &
 PIDS+=("$!")
 wait_port "$NR" 192.0.2.2 9001
 wait_port "$NR" 2001:db8::2 9001
@@ -182,13 +148,13 @@ lc_stop() {
 
 # Run 1: only relay traffic.
 if lc_start; then
-	t_check "relay TCP over IPv4" n_c python3 "$TMP/client.py" 192.0.2.2
-	t_check "relay TCP over IPv6" n_c python3 "$TMP/client.py" 2001:db8::2
+	t_check "relay TCP over IPv4" n_c python3 "$VECTORS/client.py" 192.0.2.2 9001 100000
+	t_check "relay TCP over IPv6" n_c python3 "$VECTORS/client.py" 2001:db8::2 9001 100000
 	lc_stop INT
 	t_eq "run 1 (relay only): exit 0" 0 "$LC_RC"
-	t_check "run 1: no leak, nothing dropped" grep -qE \
-		'^leakcheck: [0-9]+ packets, [1-9][0-9]* with relays, [0-9]+ link housekeeping, 0 leaks, 0 dropped: no leak$' \
-		"$TMP/live.out"
+	re='^leakcheck: [0-9]+ packets, [1-9][0-9]* with relays, [0-9]+ link housekeeping, '
+	re+='0 leaks, 0 dropped: no leak$'
+	t_check "run 1: no leak, nothing dropped" grep -qE "$re" "$TMP/live.out"
 	t_eq "run 1: no leak line" 0 "$(grep -c '^leak:' "$TMP/live.out" || true)"
 	if [ "$LC_MS" -lt 2000 ]; then
 		t_ok "run 1: stops promptly on SIGINT (${LC_MS} ms)"
@@ -203,18 +169,18 @@ if lc_start; then
 	n_c dig +tries=1 +time=1 @192.0.2.2 www.example.test A >/dev/null 2>&1 || true
 	lc_stop TERM
 	t_eq "run 2 (a DNS query): exit 1" 1 "$LC_RC"
-	t_check "run 2: a leak line names DNS and the name" grep -qE \
-		'^leak: [0-9:.]+ DNS query www\.example\.test A, UDP 192\.0\.2\.1:[0-9]+ > 192\.0\.2\.2:53$' \
-		"$TMP/live.out"
-	t_check "run 2: verdict LEAK" grep -qE '^leakcheck: .* [1-9][0-9]* leaks? \(.*dns.*\), 0 dropped: LEAK$' \
-		"$TMP/live.out"
+	re='^leak: [0-9:.]+ DNS query www\.example\.test A, UDP 192\.0\.2\.1:[0-9]+ > '
+	re+='192\.0\.2\.2:53$'
+	t_check "run 2: a leak line names DNS and the name" grep -qE "$re" "$TMP/live.out"
+	re='^leakcheck: .* [1-9][0-9]* leaks? \(.*dns.*\), 0 dropped: LEAK$'
+	t_check "run 2: verdict LEAK" grep -qE "$re" "$TMP/live.out"
 	sed 's/^/# /' "$TMP/live.out"
 fi
 
 # Run 3: -s ends it without a signal.
 t0=$(date +%s%N)
 if lc_start -s 1; then
-	n_c python3 "$TMP/client.py" 192.0.2.2 || true
+	n_c python3 "$VECTORS/client.py" 192.0.2.2 9001 || true
 	LC_RC=0
 	wait "$LC_PID" || LC_RC=$?
 	LC_MS=$((($(date +%s%N) - t0) / 1000000))

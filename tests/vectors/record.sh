@@ -35,6 +35,9 @@
 #   raw-mixed.pcap   the TUN (DLT_RAW, bare IP): relay SYNs over v4 and v6,
 #                    a DNS query, ping, IPv6 UDP
 #
+# relay.py and client.py, beside this script, are the stand-in relay and
+# its client (tests/net/t-leak.sh uses them too).
+#
 # Safety: everything happens inside the three namespaces, named with this
 # shell's PID; only documentation addresses (RFC 5737, RFC 3849); nothing
 # is added to the host's namespace; every exit (also on failure or a
@@ -42,7 +45,8 @@
 # PID.
 set -eu
 
-OUT=${1:-$(cd "$(dirname "$0")" && pwd)}
+HERE=$(cd "$(dirname "$0")" && pwd)
+OUT=${1:-$HERE}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 NA="ttl$$-a"
@@ -100,53 +104,6 @@ cap_stop() {
 # Daemons are started with "ip netns exec" itself, not through na/nb/nc:
 # $! must be the daemon (ip netns exec execs it), not a subshell, so that
 # kill and the cleanup reach it.
-
-# The "relay": echoes on :9001 (v4 and v6) and keeps one DNS-over-TCP message on :53.
-cat >"$TMP/relay.py" <<'EOF'
-import selectors, socket, sys
-sel = selectors.DefaultSelector()
-def listen(fam, addr, port, kind):
-    s = socket.socket(fam, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if fam == socket.AF_INET6:
-        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-    s.bind((addr, port))
-    s.listen(8)
-    sel.register(s, selectors.EVENT_READ, kind)
-listen(socket.AF_INET, "192.0.2.2", 9001, "echo")
-listen(socket.AF_INET6, "2001:db8::2", 9001, "echo")
-listen(socket.AF_INET, "192.0.2.2", 53, "dns")
-print("ready", flush=True)
-while True:
-    for key, _ in sel.select():
-        c, _ = key.fileobj.accept()
-        c.settimeout(2)
-        try:
-            data = c.recv(4096)
-            if key.data == "echo":
-                while data:
-                    c.sendall(data)
-                    data = c.recv(4096)
-        except OSError:
-            pass
-        c.close()
-EOF
-
-# A client for the relay: sends a line, reads it back, closes.
-cat >"$TMP/client.py" <<'EOF'
-import socket, sys
-host, port = sys.argv[1], int(sys.argv[2])
-try:
-    timeout = float(sys.argv[3]) if len(sys.argv) > 3 else 2
-    s = socket.create_connection((host, port), timeout=timeout)
-    s.sendall(b"onion layer bytes, nothing to read here\n")
-    s.shutdown(socket.SHUT_WR)
-    while s.recv(4096):
-        pass
-    s.close()
-except OSError as e:
-    print("client.py: %s:%d: %s" % (host, port, e), file=sys.stderr)
-EOF
 
 # One ICMP or ICMPv6 echo request (no ping(8) needed), and its answer if one comes.
 cat >"$TMP/ping.py" <<'EOF'
@@ -213,7 +170,8 @@ ip -n "$NB" addr add 2001:db8::2/64 dev vb nodad
 # then sees the link come up (DAD of the link-local address, RS, MLD).
 ip -n "$NA" link set va up
 
-ip netns exec "$NB" python3 "$TMP/relay.py" >"$TMP/relay.out" 2>&1 &
+ip netns exec "$NB" python3 "$HERE/relay.py" --dns 192.0.2.2 192.0.2.2 2001:db8::2 \
+	>"$TMP/relay.out" 2>&1 &
 RELAY_PID=$!
 PIDS+=("$RELAY_PID")
 wait_ready "$TMP/relay.out"
@@ -221,15 +179,15 @@ wait_ready "$TMP/relay.out"
 cap_start "$NA" va "$OUT/eth-relay.pcap"
 ip -n "$NB" link set vb up
 sleep 2.5
-na python3 "$TMP/client.py" 192.0.2.2 9001
-na python3 "$TMP/client.py" 2001:db8::2 9001
+na python3 "$HERE/client.py" 192.0.2.2 9001
+na python3 "$HERE/client.py" 2001:db8::2 9001
 cap_stop "$OUT/eth-relay.pcap"
 
 cap_start "$NA" va "$OUT/eth-leaks.pcap"
 na dig +tries=1 +time=1 @192.0.2.2 www.example.test A >/dev/null || true
 na dig +tries=1 +time=1 @2001:db8::2 www.example.test AAAA >/dev/null || true
 na dig +tcp +tries=1 +time=1 @192.0.2.2 tcp.example.test A >/dev/null || true
-na python3 "$TMP/client.py" 192.0.2.2 8080
+na python3 "$HERE/client.py" 192.0.2.2 8080 2>/dev/null || true
 na python3 "$TMP/udp6.py" 2001:db8::2 9999
 na python3 "$TMP/ping.py" 192.0.2.2
 na python3 "$TMP/ping.py" 2001:db8::2
@@ -254,13 +212,13 @@ na openssl s_client -connect 192.0.2.2:9001 -noservername -tls1_3 \
 	</dev/null >/dev/null 2>&1 || true
 cap_stop "$OUT/eth-tls.pcap"
 
-ip netns exec "$NB" python3 "$TMP/relay.py" >"$TMP/relay2.out" 2>&1 &
+ip netns exec "$NB" python3 "$HERE/relay.py" 192.0.2.2 >"$TMP/relay2.out" 2>&1 &
 PIDS+=("$!")
 wait_ready "$TMP/relay2.out"
 for y in LINUX_SLL LINUX_SLL2; do
 	f=$OUT/$(echo "$y" | tr 'A-Z_' 'a-z ' | awk '{ print $2 }')-mixed.pcap
 	cap_start "$NA" any "$f" -y "$y"
-	na python3 "$TMP/client.py" 192.0.2.2 9001
+	na python3 "$HERE/client.py" 192.0.2.2 9001
 	na dig +tries=1 +time=1 @192.0.2.2 www.example.test A >/dev/null || true
 	na python3 "$TMP/ping.py" 192.0.2.2
 	cap_stop "$f"
@@ -273,8 +231,9 @@ ip -n "$NC" addr add 192.0.2.1/24 dev tl0
 ip -n "$NC" addr add 2001:db8::1/64 dev tl0 nodad
 ip -n "$NC" link set tl0 up
 cap_start "$NC" tl0 "$OUT/raw-mixed.pcap"
-nc python3 "$TMP/client.py" 192.0.2.2 9001 0.5
-nc python3 "$TMP/client.py" 2001:db8::2 9001 0.5
+# Nobody answers behind the TUN: only the SYNs go out.
+nc python3 "$HERE/client.py" 192.0.2.2 9001 40 0.5 2>/dev/null || true
+nc python3 "$HERE/client.py" 2001:db8::2 9001 40 0.5 2>/dev/null || true
 nc dig +tries=1 +time=1 @192.0.2.2 www.example.test A >/dev/null || true
 nc python3 "$TMP/ping.py" 192.0.2.2
 nc python3 "$TMP/udp6.py" 2001:db8::2 9999
