@@ -89,7 +89,8 @@ run(int dlt, const uint8_t *p, size_t caplen, size_t len, bool with_desc)
 		n = strnlen(desc, sizeof(desc));
 		check(n > 0 && n < sizeof(desc), "description empty or unterminated");
 		for (size_t i = 0; i < n; i++) {
-			check(desc[i] >= 0x20 && desc[i] <= 0x7e, "unprintable byte in a description");
+			check(desc[i] >= 0x20 && desc[i] <= 0x7e,
+			      "unprintable byte in a description");
 		}
 	}
 	return c;
@@ -99,7 +100,8 @@ static bool
 prefix_ok(enum leak_class whole, enum leak_class part)
 {
 	return part == whole || part == LEAK_MALFORMED ||
-	       (whole == LEAK_SNI && part == LEAK_RELAY) || (whole == LEAK_RELAY && part == LEAK_IP);
+	       (whole == LEAK_SNI && part == LEAK_RELAY) ||
+	       (whole == LEAK_RELAY && part == LEAK_IP);
 }
 
 int
@@ -126,7 +128,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * into a truncation: nothing but a malformed frame may change.
 	 */
 	c = run(dlt, p, len, len + 1 + data[0], true);
-	check(whole == LEAK_MALFORMED || c == whole, "a longer frame on the wire changed the class");
+	check(whole == LEAK_MALFORMED || c == whole,
+	      "a longer frame on the wire changed the class");
 	last = len < PREFIX_MAX ? len : PREFIX_MAX;
 	for (size_t cut = 0; cut < last; cut++) {
 		check(prefix_ok(whole, run(dlt, p, cut, len, true)), "a prefix changed the class");
