@@ -27,6 +27,7 @@
 #include "cfg.h"
 #include "ctl.h"
 #include "ev.h"
+#include "leakcheck.h"
 #include "log.h"
 #include "path.h"
 #include "pool.h"
@@ -226,6 +227,9 @@ main(int argc, char **argv)
 	int ch;
 
 	log_init("tund", LOG_LVL_INFO);
+	if (argc >= 2 && strcmp(argv[1], "leakcheck") == 0) {
+		return leakcheck_main(argc - 1, argv + 1);
+	}
 	if (argc >= 2 && strcmp(argv[1], "status") == 0) {
 		const char *sock = "/run/tund.sock";
 		bool json = false;
