@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -25,6 +24,7 @@
 
 #include "cfg.h"
 #include "ev.h"
+#include "fdlimit.h"
 #include "listener.h"
 #include "log.h"
 #include "policy.h"
@@ -109,22 +109,16 @@ add_self(struct policy *pol, const struct exitd_cfg *cfg)
 	freeifaddrs(ifa);
 }
 
-static void
+/* Two sockets per connection, and the listeners. */
+static size_t
 raise_nofile(const struct exitd_cfg *cfg)
 {
-	struct rlimit rl;
-	rlim_t want = (rlim_t)cfg->max_conns * 2 + 64;
+	size_t want = (size_t)cfg->max_conns * 2 + 64, got = fdlimit_raise(want);
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
-		rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
-		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
-			log_warn("setrlimit(RLIMIT_NOFILE)");
-		}
-		if (rl.rlim_cur < want) {
-			log_warnx("only %llu descriptors: fewer than max-connections needs",
-				  (unsigned long long)rl.rlim_cur);
-		}
+	if (got < want) {
+		log_warnx("only %zu descriptors: fewer than max-connections needs", got);
 	}
+	return got;
 }
 
 struct sigctx {
@@ -160,7 +154,7 @@ serve(const char *path, bool check_only, bool debug)
 	struct sigctx sc;
 	EVP_PKEY *key = NULL;
 	SSL_CTX *ctx = NULL;
-	struct rlimit rl;
+	size_t nofile;
 	char err[512], pin[TLS_PIN_STRLEN], abuf[ADDR_STRLEN];
 	uint8_t raw[TLS_PIN_LEN];
 	sigset_t mask;
@@ -188,15 +182,12 @@ serve(const char *path, bool check_only, bool debug)
 		goto out;
 	}
 	tls_pin_fmt(raw, pin);
-	raise_nofile(&cfg);
+	nofile = raise_nofile(&cfg);
 	add_self(cfg.policy, &cfg);
 
 	x.cfg = &cfg;
 	x.ssl_ctx = ctx;
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur > 1 << 22) {
-		rl.rlim_cur = 1 << 22;
-	}
-	x.ev = ev_new((int)rl.rlim_cur);
+	x.ev = ev_new((int)nofile);
 	if (x.ev == NULL) {
 		fprintf(stderr, "exitd: cannot make the event loop\n");
 		goto out;

@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: MIT
+/* The descriptor limit: see fdlimit.h. */
+#include "fdlimit.h"
+
+#include <sys/resource.h>
+
+#include "log.h"
+
+size_t
+fdlimit_raise(size_t want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		return 1024;
+	}
+	if (rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+			log_warn("setrlimit(RLIMIT_NOFILE)");
+			getrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
+	return rl.rlim_cur > FDLIMIT_MAX ? FDLIMIT_MAX : (size_t)rl.rlim_cur;
+}
