@@ -84,7 +84,8 @@ on_reply(struct circuit *c, const struct socks5_reply *rep, void *arg)
 	struct dial *d = arg;
 
 	d->c = NULL;
-	if (rep->rep == SOCKS5_REP_OK && d->req.cmd == SOCKS5_CMD_CONNECT) {
+	if (rep->rep == SOCKS5_REP_OK &&
+	    (d->req.cmd == SOCKS5_CMD_CONNECT || d->req.cmd == SOCKS5_CMD_DNS)) {
 		finish(d, c, rep->rep, true, rep, "succeeded");
 		return;
 	}

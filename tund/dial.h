@@ -41,7 +41,7 @@
 struct dial;
 
 struct dial_result {
-	struct circuit *c;              /* on 0x00 to a CONNECT: open, now the caller's */
+	struct circuit *c;              /* on 0x00 to a CONNECT or DNS: open, now the caller's */
 	uint8_t rep;                    /* the exit's code, or ours */
 	bool from_exit;                 /* rep (and reply) came from the exit */
 	const struct socks5_reply *reply; /* when from_exit: its bound address (RESOLVE answers) */
