@@ -290,6 +290,18 @@ teardown() {
 		done
 		ip netns del "$ns" || msg "could not delete namespace $ns"
 	done <<<"$(awk '!seen[$0]++' <<<"$all")"
+	# The client's resolver file, which up made and recorded.
+	if [ -f "$run/resolv" ]; then
+		while read -r f; do
+			case $f in
+			/etc/netns/tt*/resolv.conf)
+				rm -f "$f"
+				rmdir "${f%/resolv.conf}" 2>/dev/null || true
+				;;
+			*) ;;
+			esac
+		done <"$run/resolv"
+	fi
 
 	rm -f "$run/www/big"
 	if [ "${TOPO_KEEP:-0}" = 1 ]; then
@@ -377,6 +389,16 @@ make_namespaces() {
 		ns_run "$role" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
 		ns_run "$role" ip link set dev lo up
 	done
+	# Programs in the client namespace (getaddrinfo, dig) ask the zone's
+	# server; with tund's TUN up, the queries reach tund instead (port 53
+	# is captured whatever the address). ip netns exec mounts this file
+	# over /etc/resolv.conf for that namespace only (every file in that
+	# directory is mounted so: the record of it lives in the run directory).
+	ns=$(nsname client)
+	mkdir -p "/etc/netns/$ns"
+	echo "/etc/netns/$ns/resolv.conf" >>"$UP_RUN/resolv"
+	printf 'nameserver %s\nnameserver %s\noptions timeout:2 attempts:2\n' "$DNS_IP" "$DNS_IP6" \
+		>"/etc/netns/$ns/resolv.conf"
 	for role in $RELAY_ROLES; do
 		ns_run "$role" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 	done
@@ -567,7 +589,8 @@ start_relays() {
 	# r2 sees every circuit as coming from r1, r3 from r2: the per-source
 	# limits must let a whole test client through.
 	local limits=("max-per-source 8192" "rate-per-source 100000")
-	local exit_rules=("accept 203.0.113.0/24:80,443" "accept [2001:db8:ffff::]/48:80,443")
+	local exit_rules=("accept 203.0.113.0/24:80,443,5201,8000-8999"
+		"accept [2001:db8:ffff::]/48:80,443,5201,8000-8999")
 	if [ "$RELAYS" = 3 ]; then
 		start_relay r1 "$R1_IP" "accept $R2_IP/32:$RELAY_PORT" "reject *:*" "resolve no" "${limits[@]}"
 		start_relay r2 "$R2_IP" "accept $R3_IP/32:$RELAY_PORT" "reject *:*" "resolve no" "${limits[@]}"
