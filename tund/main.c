@@ -1,11 +1,18 @@
 // SPDX-License-Identifier: MIT
 /*
- * tund: the client daemon, part 1 (DESIGN sections 5 and 8): circuits,
- * path choice, the pool of ready circuits, and the SOCKS5 entrance. The
- * TUN side (its own TCP stack, DNS and fake addresses) is to come.
+ * tund: the client daemon (DESIGN sections 5 and 8): circuits, path
+ * choice, the pool of ready circuits, the SOCKS5 entrance, and the
+ * transparent side: the TUN, its routes and rules, the fake-IP map and
+ * its state file, the capture (TCP stack, DNS). All privileged work
+ * (TUN, netlink, the state file, sockets) is done first; then, with
+ * `user`, tund runs as that user keeping only CAP_NET_ADMIN (to mark its
+ * sockets and remove its routes on exit) under PR_SET_NO_NEW_PRIVS.
  *
  *   tund -c FILE [-t] [-d]            run (-t: check the configuration)
  *   tund status [-s SOCKET] [--json]  what a running tund is doing
+ *   tund leakcheck -c FILE -i IFACE [-s SECONDS]
+ *                                     capture on the outer interface and
+ *                                     list every packet not with a relay
  *
  * Signals: SIGTERM/SIGINT close everything (streams abortively: a clean
  * close would tell applications their data was complete) and exit 0;
@@ -13,27 +20,41 @@
  * relays, path, hops and pool settings (listening addresses stay).
  */
 #include <errno.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
 
+#include "capture.h"
 #include "cfg.h"
 #include "ctl.h"
 #include "ev.h"
+#include "fakeip.h"
+#include "fdlimit.h"
 #include "leakcheck.h"
 #include "log.h"
 #include "path.h"
 #include "pool.h"
 #include "socks_in.h"
+#include "route.h"
+#include "state.h"
 #include "status.h"
 #include "tls.h"
+#include "tun.h"
+
+/* A fake address is not recycled for this long after its last use: applications cache past TTLs. */
+#define FAKEIP_HOLD_MS (30 * 60 * 1000)
 
 struct tund {
 	const char *conf_path;
@@ -45,13 +66,21 @@ struct tund {
 	struct socks_in *socks;
 	struct ctl *ctl;
 	uint64_t start_ms;
+	/* The transparent side. */
+	struct route *route;
+	struct route_cfg rc;
+	int tun_fd;
+	struct fakeip *fip;
+	struct state *state;
+	struct capture *cap;
 };
 
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: tund -c FILE [-t] [-d]\n"
-			"       tund status [-s SOCKET] [--json]\n");
+			"       tund status [-s SOCKET] [--json]\n"
+			"       tund leakcheck -c FILE -i IFACE [-s SECONDS] [-r FILE] [-q]\n");
 	exit(2);
 }
 
@@ -64,6 +93,8 @@ status(void *arg, bool json, char *buf, size_t cap)
 		.paths = &t->paths,
 		.pool = t->pool,
 		.socks = t->socks,
+		.cap = t->cap,
+		.fip = t->fip,
 		.start_ms = t->start_ms,
 	};
 
@@ -140,6 +171,129 @@ on_signal(struct ev *ev, int fd, unsigned int events, void *arg)
 	}
 }
 
+/* The TUN, its addresses, routes and rules, after removing a crashed run's leftovers. */
+static int
+setup_tun(struct tund *t, char *err, size_t errlen)
+{
+	const struct tund_cfg *cfg = &t->cfg;
+	struct route_cfg *rc = &t->rc;
+	char ifname[TUN_IFNAMSIZ];
+	int r;
+
+	memset(rc, 0, sizeof(*rc));
+	snprintf(rc->ifname, sizeof(rc->ifname), "%s", cfg->tun);
+	rc->mtu = (uint32_t)cfg->tun_mtu;
+	memcpy(rc->addrs, cfg->tun_addrs, sizeof(cfg->tun_addrs[0]) * cfg->n_tun_addrs);
+	rc->n_addrs = cfg->n_tun_addrs;
+	memcpy(rc->prefixes, cfg->routes, sizeof(cfg->routes[0]) * cfg->n_routes);
+	rc->n_prefixes = cfg->n_routes;
+	for (size_t i = 0; i < cfg->n_relays && i < ROUTE_MAX_RELAYS; i++) {
+		rc->relays[i].addr = cfg->relays[i].addr;
+		rc->relays[i].port = cfg->relays[i].port;
+		rc->n_relays++;
+	}
+	rc->fwmark = (uint32_t)cfg->fwmark;
+	rc->table = (uint32_t)cfg->table;
+	rc->prio = (uint32_t)cfg->rule_prio;
+	rc->kill_switch = cfg->kill_switch;
+	t->route = route_new(err, errlen);
+	if (t->route == NULL) {
+		return -1;
+	}
+	r = route_cleanup(t->route, rc, err, errlen);
+	if (r < 0) {
+		return -1;
+	}
+	if (r > 0) {
+		log_info("removed %d rules and routes left by an earlier run", r);
+	}
+	t->tun_fd = tun_open(cfg->tun, ifname, err, errlen);
+	if (t->tun_fd < 0) {
+		return -1;
+	}
+	snprintf(rc->ifname, sizeof(rc->ifname), "%s", ifname);
+	if (route_apply(t->route, rc, err, errlen) < 0) {
+		return -1;
+	}
+	return 0;
+}
+
+static int
+setup_fakeip(struct tund *t, char *err, size_t errlen)
+{
+	const struct tund_cfg *cfg = &t->cfg;
+	struct addr ex[TUND_MAX_TUN_ADDRS];
+	struct fakeip_cfg fc = {
+		.have_v4 = cfg->have_fake4,
+		.have_v6 = cfg->have_fake6,
+		.v4 = cfg->fake4,
+		.v6 = cfg->fake6,
+		.exclude = ex,
+		.n_exclude = cfg->n_tun_addrs,
+		.hold_ms = FAKEIP_HOLD_MS,
+	};
+	size_t restored = 0;
+
+	for (size_t i = 0; i < cfg->n_tun_addrs; i++) {
+		ex[i] = cfg->tun_addrs[i].addr;
+	}
+	if (RAND_bytes((unsigned char *)fc.hash_key, sizeof(fc.hash_key)) != 1) {
+		snprintf(err, errlen, "no randomness for the fake-IP table");
+		return -1;
+	}
+	t->fip = fakeip_new(&fc);
+	if (t->fip == NULL) {
+		snprintf(err, errlen, "fake-ip: cannot make the pool");
+		return -1;
+	}
+	t->state = state_open(cfg->state, t->fip, ev_now_ms(t->ev), &restored, err, errlen);
+	if (t->state == NULL) {
+		return -1;
+	}
+	if (restored) {
+		log_info("%zu fake addresses from the last run restored", restored);
+	}
+	return 0;
+}
+
+/*
+ * Runs as user from now on, keeping CAP_NET_ADMIN only (SO_MARK on new
+ * circuits, and removing the routes at exit). The control socket is
+ * handed to the user, so that user can ask for the status.
+ */
+static int
+drop_privileges(struct tund *t, char *err, size_t errlen)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+	const struct passwd *pw = getpwnam(t->cfg.user);
+
+	if (pw == NULL) {
+		snprintf(err, errlen, "user %s: no such user", t->cfg.user);
+		return -1;
+	}
+	if (chown(t->cfg.control, pw->pw_uid, pw->pw_gid) < 0) {
+		log_warn("chown %s", t->cfg.control);
+	}
+	if (setgroups(0, NULL) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+	    prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
+		snprintf(err, errlen, "user %s: %s", t->cfg.user, strerror(errno));
+		return -1;
+	}
+	memset(data, 0, sizeof(data));
+	data[CAP_TO_INDEX(CAP_NET_ADMIN)].effective = CAP_TO_MASK(CAP_NET_ADMIN);
+	data[CAP_TO_INDEX(CAP_NET_ADMIN)].permitted = CAP_TO_MASK(CAP_NET_ADMIN);
+	if (syscall(SYS_capset, &hdr, data) < 0 || prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		snprintf(err, errlen, "capabilities: %s", strerror(errno));
+		return -1;
+	}
+	log_info("running as %s (uid %u), with CAP_NET_ADMIN only", t->cfg.user,
+		 (unsigned int)pw->pw_uid);
+	return 0;
+}
+
 static int
 run(const char *path, bool check, bool debug)
 {
@@ -152,6 +306,7 @@ run(const char *path, bool check, bool debug)
 	if (t == NULL) {
 		return 1;
 	}
+	t->tun_fd = -1;
 	t->conf_path = path;
 	if (tund_cfg_load(&t->cfg, path) < 0) {
 		fprintf(stderr, "tund: %s: configuration not valid\n", path);
@@ -165,7 +320,8 @@ run(const char *path, bool check, bool debug)
 	}
 	log_init("tund", debug ? LOG_LVL_DEBUG : t->cfg.log_level);
 	signal(SIGPIPE, SIG_IGN);
-	t->ev = ev_new(65536);
+	/* A stream holds one socket (two through the entrance); the rest is small change. */
+	t->ev = ev_new((int)fdlimit_raise(65536));
 	t->ctx = tls_client_ctx_new(err, sizeof(err));
 	if (t->ev == NULL || t->ctx == NULL) {
 		fprintf(stderr, "tund: %s\n", t->ctx ? "cannot make the event loop" : err);
@@ -179,10 +335,25 @@ run(const char *path, bool check, bool debug)
 		fprintf(stderr, "tund: out of memory\n");
 		goto out;
 	}
-	t->socks = socks_in_new(t->ev, &t->cfg, t->pool, err, sizeof(err));
-	if (t->socks == NULL) {
-		fprintf(stderr, "tund: %s\n", err);
-		goto out;
+	if (t->cfg.have_socks) {
+		t->socks = socks_in_new(t->ev, &t->cfg, t->pool, err, sizeof(err));
+		if (t->socks == NULL) {
+			fprintf(stderr, "tund: %s\n", err);
+			goto out;
+		}
+	}
+	if (t->cfg.have_tun) {
+		if (setup_tun(t, err, sizeof(err)) < 0 || setup_fakeip(t, err, sizeof(err)) < 0) {
+			fprintf(stderr, "tund: %s\n", err);
+			goto out;
+		}
+		RAND_bytes((unsigned char *)&seed, sizeof(seed));
+		t->cap = capture_new(t->ev, &t->cfg, t->pool, t->tun_fd, t->fip, seed, err,
+				     sizeof(err));
+		if (t->cap == NULL) {
+			fprintf(stderr, "tund: %s\n", err);
+			goto out;
+		}
 	}
 	t->ctl = ctl_new(t->ev, t->cfg.control, status, t, err, sizeof(err));
 	if (t->ctl == NULL) {
@@ -199,7 +370,13 @@ run(const char *path, bool check, bool debug)
 		fprintf(stderr, "tund: signalfd: %s\n", strerror(errno));
 		goto out;
 	}
-	log_info("SOCKS5 entrance ready, %zu relays, %s, pool %llu", t->cfg.n_relays,
+	if (t->cfg.user[0] && drop_privileges(t, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tund: %s\n", err);
+		goto out;
+	}
+	log_info("ready: %s%s%s, %zu relays, %s, pool %llu",
+		 t->cfg.have_socks ? "SOCKS5 entrance" : "", t->cfg.have_socks && t->cap ? " and " : "",
+		 t->cap ? t->rc.ifname : "", t->cfg.n_relays,
 		 t->cfg.n_path ? "a fixed path" : "random paths", (unsigned long long)t->cfg.pool);
 	if (ev_run(t->ev) < 0) {
 		log_warn("event loop");
@@ -207,9 +384,24 @@ run(const char *path, bool check, bool debug)
 	}
 	rc = 0;
 out:
+	capture_free(t->cap);
 	socks_in_free(t->socks);
 	pool_free(t->pool);
 	ctl_free(t->ctl);
+	if (t->route) {
+		/* A clean stop removes everything, the kill switch's routes too. */
+		int r = route_cleanup(t->route, &t->rc, err, sizeof(err));
+
+		if (r < 0) {
+			log_warnx("removing routes and rules: %s", err);
+		}
+		route_free(t->route);
+	}
+	if (t->tun_fd >= 0) {
+		close(t->tun_fd);
+	}
+	state_close(t->state);
+	fakeip_free(t->fip);
 	if (sfd >= 0) {
 		close(sfd);
 	}

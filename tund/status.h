@@ -12,7 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "capture.h"
 #include "cfg.h"
+#include "fakeip.h"
 #include "path.h"
 #include "pool.h"
 #include "socks_in.h"
@@ -22,6 +24,8 @@ struct status_src {
 	const struct paths *paths;
 	struct pool *pool;
 	struct socks_in *socks;         /* NULL without an entrance */
+	struct capture *cap;            /* NULL without a TUN */
+	struct fakeip *fip;
 	uint64_t start_ms;
 };
 
