@@ -55,6 +55,7 @@ struct tconn {
 	bool fast;
 	bool early_done;
 	bool pinned;
+	size_t early;                   /* bytes that left with the request */
 	struct addr dst;
 	struct dial *dial;
 	struct stream *stream;
@@ -285,7 +286,7 @@ stream_ended(struct stream *s, int err, const char *why, void *arg)
 	if (err) {
 		log_debug_rl("%s: stream ended: %s", __func__, why);
 	}
-	t->cap->st.bytes_up += stream_bytes_up(s);
+	t->cap->st.bytes_up += t->early + stream_bytes_up(s);
 	t->cap->st.bytes_down += stream_bytes_down(s);
 	stream_free(s);                 /* closes the TCP end: a reset unless clean */
 	t->stream = NULL;
@@ -382,7 +383,8 @@ take_early(struct tconn *t)
 	}
 	t->early_done = true;
 	if (len > 0) {
-		tcp_conn_consume(t->tc, dial_early(t->dial, p, len));
+		t->early = dial_early(t->dial, p, len);
+		tcp_conn_consume(t->tc, t->early);
 	}
 	/* May deliver the result at once: t is not touched after. */
 	dial_early_done(t->dial);
