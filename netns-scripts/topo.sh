@@ -33,6 +33,7 @@
 #   mail.example.test  A 203.0.113.25
 #   example.test       MX 10 mail.example.test, TXT "v=test"
 #   private.example.test A 10.1.2.3 (an exit must refuse to connect to it)
+#   *.w.example.test   A 203.0.113.80, AAAA 2001:db8:ffff::80 (fresh names)
 #   other names in example.test: NXDOMAIN
 # and HTTP (nginx): / is a small page holding $WEB_MARKER, /big is a random
 # file of TOPO_BIG_MB MiB (default 256) whose SHA-256 is in $RUN/www/big.sha256,
@@ -65,6 +66,11 @@
 #   TOPO_BIG_MB=N          size of /big in MiB (default 256)
 #   TOPO_KEEP=1            down keeps the run directory (logs, configs), minus /big
 #   TOPO_EXITD_EXTRA=TEXT  extra lines appended to every exitd config
+#   TOPO_DELAY_MS=D        every link gets D ms of one-way delay (fractions
+#                          allowed): each veth pair is split at a namespace of
+#                          its own, tt<ID>-d<N>, where ../shared/wan/delaybox
+#                          (built into the run directory) passes frames on D ms
+#                          later; ends, names and addresses stay the same
 #   EXITD=PATH             the exitd binary (default: build/exitd of this tree)
 #
 # Safety: everything lives in namespaces created here. Nothing is added to the
@@ -273,7 +279,7 @@ teardown() {
 	all=$(
 		cat "$run/netns" 2>/dev/null || true
 		if [ -n "$id" ]; then
-			for role in $ALL_ROLES; do
+			for role in $ALL_ROLES d1 d2 d3 d4 d5; do
 				echo "tt$id-$role"
 			done
 		fi
@@ -404,14 +410,51 @@ make_namespaces() {
 	done
 }
 
+# A link A <-> B split at delay namespace D (TOPO_DELAY_MS): A's end and B's
+# end keep their names, their other ends (a, b) are in D, where delaybox
+# passes every frame on after the delay.
+delay_link() {
+	local ns=$1 peer=$2 n=$3 d pid i
+	d=tt$TOPO_ID-d$n
+	ip netns add "$d"
+	echo "$d" >>"$UP_RUN/netns"
+	ip -n "$d" link set dev lo up
+	ip -n "$d" link add name a type veth peer name "$peer" netns "$(nsname "$ns")"
+	ip -n "$d" link add name b type veth peer name "$ns" netns "$(nsname "$peer")"
+	ip -n "$d" link set dev a up
+	ip -n "$d" link set dev b up
+	ip netns exec "$d" "$UP_RUN/delaybox" a b --delay-ms "$TOPO_DELAY_MS" </dev/null \
+		>"$UP_RUN/delay$n.log" 2>&1 &
+	pid=$!
+	echo "delay$n $d $pid $(proc_start "$pid")" >>"$UP_RUN/pids"
+	for ((i = 0; i < 100; i++)); do
+		grep -q '^delaybox: ready' "$UP_RUN/delay$n.log" 2>/dev/null && return 0
+		proc_alive "$pid" || break
+		sleep 0.05
+	done
+	tail -n 5 "$UP_RUN/delay$n.log" >&2 || true
+	die "delaybox for $ns-$peer did not start"
+}
+
 make_links() {
-	local ns peer v4 v6 made=" "
+	local ns peer v4 v6 made=" " n=0 src
+	if [ -n "${TOPO_DELAY_MS:-}" ]; then
+		[[ $TOPO_DELAY_MS =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "TOPO_DELAY_MS must be a number of ms"
+		src=$ROOT/../shared/wan/delaybox.c
+		[ -f "$src" ] || die "TOPO_DELAY_MS needs $src (the shared delay emulator)"
+		gcc -O2 -Wall -o "$UP_RUN/delaybox" "$src" || die "cannot build $src"
+	fi
 	# Both ends of each veth pair are created inside the namespaces.
 	while read -r ns peer v4 v6; do
 		[ -n "$ns" ] || continue
 		case $made in *" $peer-$ns "*) continue ;; *) ;; esac
-		ip -n "$(nsname "$ns")" link add name "$peer" type veth \
-			peer name "$ns" netns "$(nsname "$peer")"
+		if [ -n "${TOPO_DELAY_MS:-}" ]; then
+			n=$((n + 1))
+			delay_link "$ns" "$peer" "$n"
+		else
+			ip -n "$(nsname "$ns")" link add name "$peer" type veth \
+				peer name "$ns" netns "$(nsname "$peer")"
+		fi
 		made="$made$ns-$peer "
 	done <<<"$LINKS"
 	while read -r ns peer v4 v6; do
@@ -458,6 +501,10 @@ start_dns() {
 	host-record=private.example.test,10.1.2.3
 	mx-host=example.test,mail.example.test,10
 	txt-record=example.test,"v=test"
+	# Any name below w.example.test is the web server: fresh names for
+	# measuring the first fetch of a name never seen before.
+	address=/w.example.test/$WEB_IP
+	address=/w.example.test/$WEB_IP6
 	EOF
 	: >"$UP_RUN/dnsmasq.log"
 	chown nobody "$UP_RUN/dnsmasq.log" 2>/dev/null || true
