@@ -485,6 +485,35 @@ dns_close(struct tconn *t, bool abortive)
 	tconn_free(t);
 }
 
+/* Sends the answers waiting; false when the connection takes no more now (or broke). */
+static bool
+dns_flush(struct tconn *t)
+{
+	for (;;) {
+		size_t len;
+		const uint8_t *p = buf_rptr(&t->pend, &len);
+		ssize_t n;
+
+		if (len == 0) {
+			return true;
+		}
+		n = tcp_conn_write(t->tc, p, len);
+		if (n == -EAGAIN) {
+			return false;
+		}
+		if (n < 0) {
+			dns_close(t, true);
+			return false;
+		}
+		buf_consume(&t->pend, (size_t)n);
+	}
+}
+
+/*
+ * Answers go out first; a new frame is read only when they all went
+ * (backpressure: a client that does not read its answers stops being
+ * read) and fewer than DNS_TCP_MAX_INFLIGHT are being forwarded.
+ */
 static void
 dns_pump(struct tconn *t)
 {
@@ -494,31 +523,16 @@ dns_pump(struct tconn *t)
 		return;
 	}
 	t->last_ms = ev_now_ms(cap->ev);
-	for (;;) {
-		size_t len;
-		const uint8_t *p = buf_rptr(&t->pend, &len);
-		ssize_t n;
-
-		if (len == 0) {
-			break;
-		}
-		n = tcp_conn_write(t->tc, p, len);
-		if (n == -EAGAIN) {
-			/* Backpressure: no new query is read until the answers drain. */
-			return;
-		}
-		if (n < 0) {
-			dns_close(t, true);
-			return;
-		}
-		buf_consume(&t->pend, (size_t)n);
-	}
-	while (t->inflight < DNS_TCP_MAX_INFLIGHT) {
+	while (dns_flush(t) && t->inflight < DNS_TCP_MAX_INFLIGHT) {
 		size_t len, want, n;
 		const uint8_t *p = tcp_conn_peek(t->tc, &len);
 
 		if (len == 0) {
-			break;
+			if (tcp_conn_eof(t->tc) && t->inflight == 0) {
+				/* The client is done and has every answer: a clean end. */
+				dns_close(t, false);
+			}
+			return;
 		}
 		if (t->frame == NULL) {
 			t->frame = malloc(2 + DNS_MAX_MSG);
@@ -535,19 +549,9 @@ dns_pump(struct tconn *t)
 		if (t->frame_len == want && want > 2) {
 			t->frame_len = 0;
 			dns_frame(t, t->frame + 2, want - 2);
-			if (buf_len(&t->pend) > 0) {
-				/* Answered at once: send it before reading more. */
-				dns_pump(t);
-				return;
-			}
 		} else if (t->frame_len == 2 && want == 2 && t->frame[0] == 0 && t->frame[1] == 0) {
 			t->frame_len = 0;
 		}
-	}
-	if (tcp_conn_eof(t->tc) && tcp_conn_readable(t->tc) == 0 && t->inflight == 0 &&
-	    buf_len(&t->pend) == 0) {
-		/* The client is done and has every answer: a clean end. */
-		dns_close(t, false);
 	}
 }
 
