@@ -34,8 +34,11 @@
 #   t_summary
 #   wait_port NS IP PORT [SECONDS]          until a TCP listener is there (default 10 s)
 #   rss_kb PID                              resident set size in KiB
-#   capture_start FILE / capture_stop       record the client's link (CAP_PID)
-#   capture_counts FILE ALLOWED             "TOTAL OTHER DNS NAMES" for the leak checks
+#   client_link                             the client's only link (its name in the client ns)
+#   leak_start [ADDR:PORT...] / leak_stop   tund leakcheck on that link for the whole test
+#                                           (LEAK_PID; then LEAK_RC, LEAK_REPORT)
+#   capture_start FILE / capture_stop       record the client's link with tcpdump (CAP_PID),
+#                                           for looking at, not for verdicts
 #
 # Variables from $RUN/env after topo_up: RUN, TOPO_ID, NS_CLIENT NS_R1 NS_R2
 # NS_R3 NS_INET, CLIENT_IP(6), R1_ADDR R1_PIN R1_PID (same for R2, R3),
@@ -191,13 +194,63 @@ rss_kb() {
 	echo "$kb"
 }
 
-# The capture of the client's only link, for the leak checks: everything
-# the client namespace sends or receives. capture_start FILE starts
-# tcpdump and waits until it listens (sets CAP_PID and CAP_LINK; the
-# caller adds CAP_PID to its own cleanup); capture_stop ends it.
+client_link() {
+	ip -n "$NS_CLIENT" -o link show | awk -F': ' '$2 != "lo" && $2 !~ /^tun/ { sub(/@.*/, "", $2); print $2; exit }'
+}
+
+# The leak verdict for a whole test: tund leakcheck on the client's only
+# link, told that the topology's relays (and each extra relay address
+# given, such as "[2001:db8:0:3::2]:9009") are the only peers allowed: any
+# other packet, DNS above all, is a leak. leak_start waits until it
+# listens and sets LEAK_PID (the caller adds it to its own cleanup);
+# leak_stop ends it with SIGINT and sets LEAK_RC (0: no leak, 1: leaks,
+# 3: the capture dropped packets) and LEAK_REPORT (its leak lines and
+# verdict).
+leak_start() {
+	local conf=$RUN/leakcheck.conf i=0 a
+	{
+		echo "# the relays the client may talk to (written by lib.sh)"
+		echo "relay r1 $R1_ADDR $R1_PIN"
+		echo "relay r2 $R2_ADDR $R2_PIN"
+		echo "relay r3 $R3_ADDR $R3_PIN exit"
+		[ -z "${R4_ADDR:-}" ] || echo "relay r4 $R4_ADDR $R4_PIN exit"
+		for a in "$@"; do
+			i=$((i + 1))
+			echo "relay extra$i $a $R1_PIN exit"
+		done
+		echo "hops 1"
+		echo "socks 127.0.0.1:1"
+	} >"$conf"
+	ip netns exec "$NS_CLIENT" "${TUND:-$TOPO_LIB_DIR/../../build/tund}" leakcheck -c "$conf" \
+		-i "$(client_link)" >"$RUN/leakcheck.out" 2>"$RUN/leakcheck.err" &
+	LEAK_PID=$!
+	for ((i = 0; i < 100; i++)); do
+		grep -q listening "$RUN/leakcheck.err" 2>/dev/null && return 0
+		kill -0 "$LEAK_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "# leakcheck did not start: $(cat "$RUN/leakcheck.err")" >&2
+	return 1
+}
+
+leak_stop() {
+	LEAK_RC=0
+	kill -INT "$LEAK_PID" 2>/dev/null || true
+	wait "$LEAK_PID" || LEAK_RC=$?
+	# Its own remarks first, then the leak lines, the verdict last.
+	LEAK_REPORT=$({
+		grep -v 'listening\|relays:' "$RUN/leakcheck.err"
+		tail -n 12 "$RUN/leakcheck.out"
+	} 2>/dev/null)
+}
+
+# A tcpdump capture of the client's link, to look at when something fails
+# (the verdicts are leakcheck's). capture_start FILE starts tcpdump and
+# waits until it listens (sets CAP_PID and CAP_LINK; the caller adds
+# CAP_PID to its own cleanup); capture_stop ends it.
 capture_start() {
 	local i
-	CAP_LINK=$(ip -n "$NS_CLIENT" -o link show | awk -F': ' '$2 != "lo" { sub(/@.*/, "", $2); print $2; exit }')
+	CAP_LINK=$(client_link)
 	# --immediate-mode: without it libpcap hands packets over in blocks, and
 	# the last ones before capture_stop would never be looked at.
 	ip netns exec "$NS_CLIENT" tcpdump --immediate-mode -i "$CAP_LINK" -n -U -s 0 -w "$1" 2>"$1.log" &
@@ -211,20 +264,4 @@ capture_start() {
 capture_stop() {
 	kill -INT "$CAP_PID" 2>/dev/null || true
 	wait "$CAP_PID" 2>/dev/null || true
-}
-
-# capture_counts FILE ALLOWED: prints "TOTAL OTHER DNS NAMES": packets in
-# all; packets that are neither ALLOWED (a tcpdump filter, the relays'
-# TCP) nor the kernel's own link housekeeping (ARP, ICMPv6 neighbour
-# discovery, MLD reports to ff02::), which is not traffic; packets to or
-# from port 53; packets with "example.test" in clear. CAP_OTHER_FILTER is
-# the filter for OTHER, to show offenders.
-capture_counts() {
-	local f=$1
-	CAP_OTHER_FILTER="not ($2) and not arp and not icmp6 and not (ip6 and dst net ff00::/8)"
-	printf '%s %s %s %s\n' \
-		"$(tcpdump -r "$f" -n 2>/dev/null | wc -l)" \
-		"$(tcpdump -r "$f" -n "$CAP_OTHER_FILTER" 2>/dev/null | wc -l)" \
-		"$(tcpdump -r "$f" -n "port 53" 2>/dev/null | wc -l)" \
-		"$(tcpdump -r "$f" -n -A 2>/dev/null | grep -c 'example\.test' || true)"
 }
