@@ -150,6 +150,23 @@ reload(struct tund *t)
 		}
 	}
 	pool_flush(t->pool);
+	for (size_t i = 0; t->route && i < t->cfg.n_relays; i++) {
+		bool known = false;
+
+		for (size_t k = 0; k < t->rc.n_relays; k++) {
+			known |= addr_eq(&t->rc.relays[k].addr, &t->cfg.relays[i].addr) &&
+				 t->rc.relays[k].port == t->cfg.relays[i].port;
+		}
+		if (!known) {
+			/*
+			 * Its circuits are marked, so they reach it; only the rule that
+			 * lets strict rp_filter pass its replies is made at start.
+			 */
+			log_warnx("SIGHUP: relay %s is new to the TUN's rules: with strict rp_filter "
+				  "and the relay beyond the default route, restart tund",
+				  t->cfg.relays[i].name);
+		}
+	}
 	log_info("SIGHUP: %zu relays, %s", t->cfg.n_relays,
 		 t->cfg.n_path ? "a fixed path" : "random paths");
 	free(n);
