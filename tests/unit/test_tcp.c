@@ -1,0 +1,961 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests for the userspace TCP stack (tund/tcp.c) against RFC 9293,
+ * 5961, 6298, 7323, 5681 and 6582, with the test playing the local Linux
+ * kernel: it builds the kernel's segments (application -> remote) with
+ * tcp_wire_build, feeds them through ip_parse and tcp_stack_input at a
+ * time it chooses, and parses every packet the stack outputs back with
+ * ip_parse and tcp_wire_parse (checksums verified: this is not a fuzzing
+ * build). Time only moves when a test moves it; nothing sleeps.
+ *
+ * The harness is one global (cmocka runs tests one after another): the
+ * stack, the records of its output and its events, the owner's policy for
+ * SYNs and an optional hook run from inside every event, so that tests can
+ * call back into the stack from where the glue would (re-entrancy).
+ * Records live in static pools, so that malloc counts only the stack's
+ * own memory (the idle-connection test measures it).
+ *
+ * A test marked SKIPPED_BUG shows a bug that needs more than a small fix;
+ * it calls skip() with the reason, and the report lists it.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../tund/ip.h"
+#include "../../tund/tcp.h"
+#include "../../tund/tcp_wire.h"
+
+#define NELEM(x) (sizeof(x) / sizeof((x)[0]))
+
+/* One packet the stack wrote, parsed back; pkt points into the byte pool. */
+struct rec {
+	uint8_t *pkt;
+	size_t len;
+	struct ip_pkt ip;
+	struct tcp_seg seg;
+	uint64_t at_ms;
+};
+
+struct evrec {
+	struct tcp_conn *c;
+	enum tcp_event ev;
+	int err;
+};
+
+enum syn_policy {
+	POL_ACCEPT,             /* tcp_conn_accept from inside the callback */
+	POL_LATER,              /* own it, answer later */
+	POL_REFUSE,             /* tcp_conn_refuse from inside */
+	POL_DROP,               /* tcp_conn_drop from inside */
+	POL_DECLINE,            /* return false */
+	POL_ABORT,              /* tcp_conn_abort from inside, return true */
+	POL_RELEASE,            /* tcp_conn_release from inside, return true */
+};
+
+typedef void (*event_hook)(struct tcp_conn *c, enum tcp_event ev, int err);
+
+#define OUT_MAX 16384
+#define EV_MAX 16384
+#define POOL_MAX (48u << 20)
+
+static struct rec out_recs[OUT_MAX];
+static struct evrec ev_recs[EV_MAX];
+static uint8_t pool[POOL_MAX];
+
+static struct {
+	struct tcp_stack *s;
+	struct tcp_cfg cfg;
+	int family;
+	struct addr app, rem;
+	uint64_t now;
+	size_t n_out, rd_out, pool_used;
+	size_t n_ev;
+	enum syn_policy pol;
+	struct tcp_conn *last_syn;
+	unsigned int n_syn;
+	event_hook hook;
+	bool keep;              /* record outputs (else only count them) */
+	size_t n_total_out;
+} H;
+
+static int fam4 = AF_INET, fam6 = AF_INET6;
+
+/* The kernel's socket, as far as the test tracks it. */
+struct kp {
+	uint16_t sport, dport;
+	uint32_t seq;           /* the kernel's SND.NXT */
+	uint32_t ack;           /* the kernel's RCV.NXT: what it acknowledges */
+	uint16_t wnd;           /* window field it sends (already scaled down) */
+	uint32_t irs, iss;      /* the kernel's ISN, the stack's ISN */
+	struct tcp_conn *c;
+};
+
+/* Callbacks. */
+
+static bool
+cb_syn(void *arg, struct tcp_conn *c, const struct tcp_tuple *t)
+{
+	assert_non_null(t);
+	H.last_syn = c;
+	H.n_syn++;
+	switch (H.pol) {
+	case POL_ACCEPT:
+		tcp_conn_accept(c, H.now);
+		return true;
+	case POL_LATER:
+		return true;
+	case POL_REFUSE:
+		tcp_conn_refuse(c);
+		return true;
+	case POL_DROP:
+		tcp_conn_drop(c);
+		return true;
+	case POL_DECLINE:
+		return false;
+	case POL_ABORT:
+		tcp_conn_abort(c);
+		return true;
+	case POL_RELEASE:
+		tcp_conn_release(c);
+		return true;
+	default:
+		fail();
+		return false;
+	}
+}
+
+static void
+cb_event(void *arg, struct tcp_conn *c, enum tcp_event ev, int err)
+{
+	assert_true(H.n_ev < EV_MAX);
+	/* TCP_EV_CLOSED is the last event a connection gets. */
+	for (size_t i = 0; i < H.n_ev; i++) {
+		if (ev_recs[i].c == c && ev_recs[i].ev == TCP_EV_CLOSED) {
+			fail_msg("an event after TCP_EV_CLOSED");
+		}
+	}
+	ev_recs[H.n_ev++] = (struct evrec){ c, ev, err };
+	if (H.hook) {
+		H.hook(c, ev, err);
+	}
+}
+
+static void
+cb_output(void *arg, const uint8_t *hdr, size_t hdr_len, const uint8_t *data, size_t len)
+{
+	static uint8_t scratch[65536 + 128];
+	struct rec r = { 0 };
+	uint8_t *p = scratch;
+
+	H.n_total_out++;
+	assert_true(hdr_len + len <= sizeof(scratch));
+	assert_true(hdr_len + len <= H.cfg.mtu);
+	if (H.keep) {
+		assert_true(H.n_out < OUT_MAX);
+		assert_true(H.pool_used + hdr_len + len <= POOL_MAX);
+		p = pool + H.pool_used;
+		H.pool_used += hdr_len + len;
+	}
+	memcpy(p, hdr, hdr_len);
+	if (len > 0) {
+		memcpy(p + hdr_len, data, len);
+	}
+	r.pkt = p;
+	r.len = hdr_len + len;
+	r.at_ms = H.now;
+	assert_int_equal(ip_parse(p, r.len, &r.ip), IP_OK);
+	assert_int_equal(r.ip.proto, IP_PROTO_TCP);
+	assert_int_equal(r.ip.src.family, H.family);
+	assert_true(addr_eq(&r.ip.dst, &H.app));
+	assert_int_equal(tcp_wire_parse(&r.ip, &r.seg), TCP_WIRE_OK);
+	/* Timestamps and SACK blocks are never sent; SACK-permitted is not offered. */
+	assert_false(r.seg.has_ts);
+	assert_false(r.seg.sack_ok);
+	if (!(r.seg.flags & TCP_SYN)) {
+		assert_int_equal(r.seg.mss, 0);
+		assert_int_equal(r.seg.wscale, -1);
+	}
+	if (H.keep) {
+		out_recs[H.n_out++] = r;
+	}
+}
+
+static const struct tcp_cbs cbs = { cb_syn, cb_event, cb_output };
+
+/* Setup. */
+
+static void
+set_addrs(int family)
+{
+	static const uint8_t a4[4] = { 192, 0, 2, 1 }, r4[4] = { 198, 51, 100, 7 };
+	static const uint8_t a6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+	static const uint8_t r6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, [15] = 7 };
+
+	H.family = family;
+	if (family == AF_INET) {
+		addr_set_raw(&H.app, a4, 4);
+		addr_set_raw(&H.rem, r4, 4);
+	} else {
+		addr_set_raw(&H.app, a6, 16);
+		addr_set_raw(&H.rem, r6, 16);
+	}
+}
+
+static void
+drain(void)
+{
+	H.n_out = H.rd_out = H.pool_used = 0;
+}
+
+static void
+drain_ev(void)
+{
+	H.n_ev = 0;
+}
+
+/* (Re)creates the stack with H.cfg. */
+static void
+restack(void)
+{
+	tcp_stack_free(H.s);
+	H.s = tcp_stack_new(&H.cfg, &cbs, NULL);
+	assert_non_null(H.s);
+	drain();
+	drain_ev();
+}
+
+static int
+setup(void **state)
+{
+	int family = state && *state ? *(int *)*state : AF_INET;
+
+	memset(&H, 0, sizeof(H));
+	set_addrs(family);
+	H.cfg = (struct tcp_cfg){
+		.mtu = 1500,
+		.rcv_buf = 262144,
+		.snd_buf = 262144,
+		.max_conns = 64,
+		.seed = 1,
+		.syn_wait_ms = 5000,
+	};
+	H.now = 1000000;
+	H.keep = true;
+	H.pol = POL_ACCEPT;
+	H.s = tcp_stack_new(&H.cfg, &cbs, NULL);
+	return H.s ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	tcp_stack_free(H.s);
+	H.s = NULL;
+	return 0;
+}
+
+/* Driving the stack. */
+
+static void
+flush(void)
+{
+	tcp_stack_flush(H.s, H.now);
+}
+
+static void
+timers_at(uint64_t t)
+{
+	if (t > H.now) {
+		H.now = t;
+	}
+	tcp_stack_timers(H.s, H.now);
+}
+
+/* Runs every timer due up to t, one deadline at a time, flushing after each. */
+static void
+run_until(uint64_t t)
+{
+	for (;;) {
+		uint64_t d = tcp_stack_next_ms(H.s);
+
+		if (d > t) {
+			break;
+		}
+		timers_at(d);
+		flush();
+	}
+	if (t > H.now) {
+		H.now = t;
+	}
+}
+
+/* A raw segment from the application's side; opts: mss 0 / ws -1 for none. */
+static void
+inject_from(const struct addr *src, const struct addr *dst, uint16_t sport, uint16_t dport,
+	    uint8_t flags, uint32_t seq, uint32_t ack, uint16_t wnd, const void *data, size_t len,
+	    uint16_t mss, int ws)
+{
+	static uint8_t buf[TCP_WIRE_HDR_MAX + 65536];
+	struct tcp_seg seg = { 0 };
+	struct ip_pkt pkt;
+	size_t hl;
+
+	seg.sport = sport;
+	seg.dport = dport;
+	seg.seq = seq;
+	seg.ack = ack;
+	seg.flags = flags;
+	seg.wnd = wnd;
+	seg.mss = mss;
+	seg.wscale = (int8_t)ws;
+	seg.data = data;
+	seg.len = len;
+	hl = tcp_wire_build(buf, sizeof(buf) - len, src, dst, &seg);
+	assert_true(hl > 0);
+	if (len > 0) {
+		memcpy(buf + hl, data, len);
+	}
+	assert_int_equal(ip_parse(buf, hl + len, &pkt), IP_OK);
+	tcp_stack_input(H.s, &pkt, H.now);
+}
+
+static void
+inject(const struct kp *k, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t wnd,
+       const void *data, size_t len)
+{
+	inject_from(&H.app, &H.rem, k->sport, k->dport, flags, seq, ack, wnd, data, len, 0, -1);
+}
+
+/* The kernel sends from its own state, and advances it. */
+static void
+ksend(struct kp *k, uint8_t flags, const void *data, size_t len)
+{
+	inject(k, flags, k->seq, k->ack, k->wnd, data, len);
+	k->seq += (uint32_t)len + !!(flags & TCP_SYN) + !!(flags & TCP_FIN);
+}
+
+static void
+kack(struct kp *k)
+{
+	ksend(k, TCP_ACK, NULL, 0);
+}
+
+static void
+ksyn(struct kp *k, uint16_t mss, int ws)
+{
+	inject_from(&H.app, &H.rem, k->sport, k->dport, TCP_SYN, k->irs, 0, k->wnd, NULL, 0, mss,
+		    ws);
+	k->seq = k->irs + 1;
+}
+
+/* Outputs. */
+
+static size_t
+n_left(void)
+{
+	return H.n_out - H.rd_out;
+}
+
+static struct rec *
+pop(void)
+{
+	if (H.rd_out >= H.n_out) {
+		fail_msg("expected an output segment, got none");
+	}
+	return &out_recs[H.rd_out++];
+}
+
+static void
+assert_none(void)
+{
+	if (n_left() > 0) {
+		const struct tcp_seg *g = &out_recs[H.rd_out].seg;
+
+		fail_msg("unexpected output: flags %#x seq %u ack %u len %zu", g->flags, g->seq,
+			 g->ack, g->len);
+	}
+}
+
+/* Pops one segment and checks flags, seq and ack (ack checked when ACK is set). */
+static struct rec *
+expect(uint8_t flags, uint32_t seq, uint32_t ack)
+{
+	struct rec *r = pop();
+
+	if (r->seg.flags != flags || r->seg.seq != seq ||
+	    ((flags & TCP_ACK) && r->seg.ack != ack)) {
+		fail_msg("got flags %#x seq %u ack %u len %zu; want flags %#x seq %u ack %u",
+			 r->seg.flags, r->seg.seq, r->seg.ack, r->seg.len, flags, seq, ack);
+	}
+	return r;
+}
+
+/* Events. */
+
+static size_t
+count_ev(const struct tcp_conn *c, enum tcp_event ev)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < H.n_ev; i++) {
+		if (ev_recs[i].c == c && ev_recs[i].ev == ev) {
+			n++;
+		}
+	}
+	return n;
+}
+
+/* The error of c's TCP_EV_CLOSED, or -1 when it got none. */
+static int
+closed_err(const struct tcp_conn *c)
+{
+	for (size_t i = 0; i < H.n_ev; i++) {
+		if (ev_recs[i].c == c && ev_recs[i].ev == TCP_EV_CLOSED) {
+			return ev_recs[i].err;
+		}
+	}
+	return -1;
+}
+
+static size_t
+n_conns(void)
+{
+	struct tcp_stats st;
+
+	tcp_stack_stats(H.s, &st);
+	return st.conns;
+}
+
+static struct tcp_stats
+stats(void)
+{
+	struct tcp_stats st;
+
+	tcp_stack_stats(H.s, &st);
+	return st;
+}
+
+static void
+assert_state(const struct tcp_conn *c, const char *name)
+{
+	assert_string_equal(tcp_conn_state_name(c), name);
+}
+
+/* The MSS our SYN-ACK offers, and the largest we may send by default. */
+static uint16_t
+our_mss(void)
+{
+	return (uint16_t)(H.cfg.mtu - (H.family == AF_INET ? 40 : 60));
+}
+
+static uint16_t
+default_mss(void)
+{
+	return H.family == AF_INET ? 536 : 1220;
+}
+
+static uint16_t
+peer_mss(void)
+{
+	return H.family == AF_INET ? 1460 : 1440;
+}
+
+/*
+ * The handshake, the kernel's way: SYN with MSS and window scale (ws -1:
+ * none), SYN-ACK checked, then the ACK. wnd is the kernel's window field
+ * after the handshake.
+ */
+static struct tcp_conn *
+establish_opts(struct kp *k, uint16_t sport, uint32_t irs, uint16_t mss, int ws, uint16_t wnd)
+{
+	struct rec *r;
+
+	memset(k, 0, sizeof(*k));
+	k->sport = sport;
+	k->dport = 443;
+	k->irs = irs;
+	k->wnd = 64240;
+	H.pol = POL_ACCEPT;
+	ksyn(k, mss, ws);
+	assert_non_null(H.last_syn);
+	k->c = H.last_syn;
+	assert_state(k->c, "SYN-RECEIVED");
+	flush();
+	r = pop();
+	assert_int_equal(r->seg.flags, TCP_SYN | TCP_ACK);
+	assert_int_equal(r->seg.ack, irs + 1);
+	k->iss = r->seg.seq;
+	k->ack = k->iss + 1;
+	k->wnd = wnd;
+	kack(k);
+	assert_state(k->c, "ESTABLISHED");
+	flush();
+	assert_none();
+	return k->c;
+}
+
+/* The usual: MSS of the family, scale 7, 64 KiB of window (scaled field 512). */
+static struct tcp_conn *
+establish(struct kp *k, uint16_t sport)
+{
+	return establish_opts(k, sport, 0x10000000u + sport, peer_mss(), 7, 512);
+}
+
+/* Shift the stack announced for a given receive buffer (RFC 7323 2.3: smallest that fits). */
+static unsigned int
+rcv_shift(size_t rcv_buf)
+{
+	unsigned int s = 0;
+
+	while (s < 14 && (rcv_buf >> s) > 65535) {
+		s++;
+	}
+	return s;
+}
+
+static void
+fill(uint8_t *p, size_t len, uint32_t off)
+{
+	for (size_t i = 0; i < len; i++) {
+		p[i] = (uint8_t)((off + i) * 7 + ((off + i) >> 8));
+	}
+}
+
+/*
+ * The kernel receives everything the stack sent so far: the segments must
+ * come in order from k->ack (or repeat what it has); appends new payload to
+ * got (when not NULL) and returns how many new bytes came. Does not ACK.
+ */
+static size_t
+krecv(struct kp *k, uint8_t *got, size_t *got_len, size_t cap)
+{
+	size_t n = 0;
+
+	while (n_left() > 0) {
+		struct rec *r = pop();
+		uint32_t seq = r->seg.seq;
+		size_t len = r->seg.len;
+
+		assert_true(r->seg.flags & TCP_ACK);
+		assert_false(r->seg.flags & (TCP_SYN | TCP_RST));
+		if (tcp_seq_gt(seq, k->ack)) {
+			fail_msg("a hole: seq %u, the kernel expects %u", seq, k->ack);
+		}
+		if (tcp_seq_gt(seq + (uint32_t)len, k->ack)) {
+			uint32_t skip = k->ack - seq;
+			size_t fresh = len - skip;
+
+			if (got) {
+				assert_true(*got_len + fresh <= cap);
+				memcpy(got + *got_len, r->seg.data + skip, fresh);
+				*got_len += fresh;
+			}
+			k->ack += (uint32_t)fresh;
+			n += fresh;
+		}
+		if ((r->seg.flags & TCP_FIN) && seq + (uint32_t)len == k->ack) {
+			k->ack++;
+		}
+	}
+	return n;
+}
+
+/* Handshake. */
+
+/* A SYN with MSS and window scale: the SYN-ACK answers both (RFC 9293 3.7.1, RFC 7323 2.2). */
+static void
+test_hs_options(void **state)
+{
+	struct kp k = { .sport = 40000, .dport = 443, .irs = 1000, .wnd = 64240 };
+	const struct tcp_tuple *t;
+	struct rec *r;
+
+	ksyn(&k, peer_mss(), 7);
+	assert_int_equal(H.n_syn, 1);
+	t = tcp_conn_tuple(H.last_syn);
+	assert_true(addr_eq(&t->src, &H.app));
+	assert_true(addr_eq(&t->dst, &H.rem));
+	assert_int_equal(t->sport, 40000);
+	assert_int_equal(t->dport, 443);
+	/* Answered at the flush, not before. */
+	assert_none();
+	flush();
+	r = pop();
+	assert_int_equal(r->seg.flags, TCP_SYN | TCP_ACK);
+	assert_int_equal(r->seg.ack, 1001);
+	assert_int_equal(r->seg.sport, 443);
+	assert_int_equal(r->seg.dport, 40000);
+	assert_true(addr_eq(&r->ip.src, &H.rem));
+	assert_int_equal(r->seg.mss, our_mss());
+	assert_int_equal(r->seg.wscale, rcv_shift(H.cfg.rcv_buf));
+	/* A SYN's window is never scaled. */
+	assert_int_equal(r->seg.wnd, 65535);
+	assert_int_equal(r->seg.len, 0);
+	assert_none();
+	k.iss = r->seg.seq;
+	k.ack = k.iss + 1;
+	k.wnd = 502;
+	kack(&k);
+	assert_state(H.last_syn, "ESTABLISHED");
+	flush();
+	assert_none();
+	assert_int_equal(stats().accepted, 1);
+	assert_int_equal(n_conns(), 1);
+}
+
+/* The MSS offered follows the MTU: mtu - 40 (IPv4), mtu - 60 (IPv6); segments never exceed it. */
+static void
+test_hs_mss_mtu(void **state)
+{
+	static const uint32_t mtus[] = { 1280, 1500, 9000 };
+	uint8_t data[20000];
+
+	fill(data, sizeof(data), 0);
+	for (size_t i = 0; i < NELEM(mtus); i++) {
+		struct kp k;
+		struct tcp_conn *c;
+		struct rec *r;
+
+		H.cfg.mtu = mtus[i];
+		restack();
+		/* The kernel offers more than we can take: ours is the limit. */
+		memset(&k, 0, sizeof(k));
+		k.sport = 40001;
+		k.dport = 443;
+		k.irs = 5;
+		k.wnd = 65535;
+		ksyn(&k, 65000, 7);
+		flush();
+		r = pop();
+		assert_int_equal(r->seg.mss, our_mss());
+		k.iss = r->seg.seq;
+		k.ack = k.iss + 1;
+		k.wnd = 1000;
+		c = H.last_syn;
+		kack(&k);
+		assert_int_equal(tcp_conn_write(c, data, sizeof(data)), sizeof(data));
+		flush();
+		while (n_left() > 0) {
+			r = pop();
+			assert_true(r->seg.len <= our_mss());
+			assert_true(r->len <= mtus[i]);
+		}
+	}
+}
+
+/*
+ * A SYN without options: no window scale in the SYN-ACK, so no window field
+ * ever exceeds 65535, the kernel's windows are not scaled either, and the
+ * default MSS (536 for IPv4, 1220 for IPv6) bounds what the stack sends.
+ */
+static void
+test_hs_no_options(void **state)
+{
+	struct kp k;
+	struct tcp_conn *c;
+	static uint8_t data[200000];
+	size_t total = 0;
+	struct rec *r;
+
+	fill(data, sizeof(data), 0);
+	H.cfg.rcv_buf = 1 << 20;
+	restack();
+	memset(&k, 0, sizeof(k));
+	k.sport = 40002;
+	k.dport = 80;
+	k.irs = 77;
+	k.wnd = 29200;
+	ksyn(&k, 0, -1);
+	flush();
+	r = pop();
+	assert_int_equal(r->seg.flags, TCP_SYN | TCP_ACK);
+	assert_int_equal(r->seg.wscale, -1);
+	assert_int_equal(r->seg.wnd, 65535);
+	k.iss = r->seg.seq;
+	k.ack = k.iss + 1;
+	/* Unscaled: 3000 bytes means 3000 bytes. */
+	k.wnd = 3000;
+	c = H.last_syn;
+	kack(&k);
+	assert_int_equal(tcp_conn_write(c, data, 10000), 10000);
+	flush();
+	while (n_left() > 0) {
+		r = pop();
+		assert_true(r->seg.len <= default_mss());
+		assert_true(r->seg.wnd <= 65535);
+		total += r->seg.len;
+	}
+	assert_int_equal(total, 3000);
+	/* 70000 bytes in: the buffer the window offers is 65535 at most. */
+	for (uint32_t off = 0; off < 65535; off += 1000) {
+		size_t n = 65535 - off < 1000 ? 65535 - off : 1000;
+
+		ksend(&k, TCP_ACK, data + off, n);
+	}
+	flush();
+	r = pop();
+	assert_int_equal(r->seg.ack, k.seq);
+	assert_int_equal(r->seg.wnd, 0);
+	/* And a byte past it is not taken. */
+	ksend(&k, TCP_ACK, data, 1);
+	r = pop();
+	assert_int_equal(r->seg.ack, k.seq - 1);
+	assert_int_equal(tcp_conn_readable(c), 65535);
+}
+
+/* The owner answers later: the kernel's SYN retransmissions get no answer meanwhile. */
+static void
+test_hs_deferred(void **state)
+{
+	struct kp k = { .sport = 40003, .dport = 443, .irs = 4242, .wnd = 64240 };
+	struct tcp_conn *c;
+
+	H.pol = POL_LATER;
+	ksyn(&k, peer_mss(), 7);
+	c = H.last_syn;
+	assert_state(c, "SYN-PENDING");
+	flush();
+	assert_none();
+	/* Linux retransmits its SYN after 1 s, 3 s... */
+	H.now += 1000;
+	ksyn(&k, peer_mss(), 7);
+	H.now += 2000;
+	ksyn(&k, peer_mss(), 7);
+	timers_at(H.now);
+	flush();
+	assert_none();
+	assert_int_equal(H.n_syn, 1);
+	assert_int_equal(n_conns(), 1);
+	tcp_conn_accept(c, H.now);
+	assert_state(c, "SYN-RECEIVED");
+	flush();
+	assert_int_equal(pop()->seg.ack, 4243);
+	assert_none();
+}
+
+/* Refused: RST|ACK with seq 0 and ack irs + 1 (RFC 9293 3.10.7.1), at once or later. */
+static void
+test_hs_refuse(void **state)
+{
+	static const enum syn_policy pols[] = { POL_REFUSE, POL_DECLINE, POL_LATER };
+
+	for (size_t i = 0; i < NELEM(pols); i++) {
+		struct kp k = { .sport = (uint16_t)(40010 + i), .dport = 443, .irs = 0xfffffffeu,
+				.wnd = 64240 };
+		struct rec *r;
+
+		restack();
+		H.pol = pols[i];
+		ksyn(&k, peer_mss(), 7);
+		if (pols[i] == POL_LATER) {
+			assert_none();
+			H.now += 500;
+			tcp_conn_refuse(H.last_syn);
+		}
+		r = expect(TCP_RST | TCP_ACK, 0, 0xffffffffu);
+		assert_int_equal(r->seg.sport, 443);
+		assert_int_equal(r->seg.dport, k.sport);
+		flush();
+		assert_none();
+		assert_int_equal(n_conns(), 0);
+		assert_int_equal(stats().refused, 1);
+		assert_int_equal(H.n_ev, 0);
+	}
+}
+
+/* Dropped (the owner sent an ICMP error): nothing; a retransmitted SYN asks again. */
+static void
+test_hs_drop(void **state)
+{
+	struct kp k = { .sport = 40020, .dport = 443, .irs = 9, .wnd = 64240 };
+	uint8_t syn[128];
+	struct ip_pkt pkt;
+	struct tcp_seg seg;
+	size_t n;
+
+	H.pol = POL_LATER;
+	ksyn(&k, peer_mss(), 7);
+	/* The SYN rebuilt, to quote in the ICMP error. */
+	n = tcp_conn_syn_packet(H.last_syn, syn, sizeof(syn));
+	assert_true(n > 0);
+	assert_int_equal(tcp_conn_syn_packet(H.last_syn, syn, 10), 0);
+	assert_int_equal(ip_parse(syn, n, &pkt), IP_OK);
+	assert_true(addr_eq(&pkt.src, &H.app));
+	assert_true(addr_eq(&pkt.dst, &H.rem));
+	assert_int_equal(tcp_wire_parse(&pkt, &seg), TCP_WIRE_OK);
+	assert_int_equal(seg.flags, TCP_SYN);
+	assert_int_equal(seg.seq, 9);
+	assert_int_equal(seg.sport, 40020);
+	assert_int_equal(seg.dport, 443);
+	tcp_conn_drop(H.last_syn);
+	flush();
+	assert_none();
+	assert_int_equal(n_conns(), 0);
+	H.pol = POL_DROP;
+	ksyn(&k, peer_mss(), 7);
+	flush();
+	assert_none();
+	assert_int_equal(H.n_syn, 2);
+	assert_int_equal(n_conns(), 0);
+	assert_int_equal(H.n_ev, 0);
+}
+
+/* An owner that never answers: TCP_EV_CLOSED ETIMEDOUT after syn_wait_ms, nothing sent. */
+static void
+test_hs_syn_wait(void **state)
+{
+	struct kp k = { .sport = 40030, .dport = 443, .irs = 1, .wnd = 64240 };
+	uint64_t t0 = H.now;
+	struct tcp_conn *c;
+	char b[8];
+
+	H.pol = POL_LATER;
+	ksyn(&k, peer_mss(), 7);
+	c = H.last_syn;
+	assert_int_equal(tcp_stack_next_ms(H.s), t0 + H.cfg.syn_wait_ms);
+	timers_at(t0 + H.cfg.syn_wait_ms - 1);
+	assert_int_equal(H.n_ev, 0);
+	timers_at(t0 + H.cfg.syn_wait_ms);
+	flush();
+	assert_none();
+	assert_int_equal(closed_err(c), ETIMEDOUT);
+	assert_int_equal(tcp_conn_read(c, b, sizeof(b)), -ETIMEDOUT);
+	assert_int_equal(stats().timeouts, 1);
+	/* A late answer does nothing. */
+	tcp_conn_accept(c, H.now);
+	flush();
+	assert_none();
+	tcp_conn_release(c);
+	assert_int_equal(n_conns(), 0);
+}
+
+/*
+ * The SYN-ACK is retransmitted on its timer with backoff (RFC 6298 5.5:
+ * 1, 2, 4, 8 s, then capped), at once when the kernel's SYN comes again,
+ * and the connection times out after TCP_SYN_RETRIES.
+ */
+static void
+test_hs_synack_rexmit(void **state)
+{
+	struct kp k = { .sport = 40040, .dport = 443, .irs = 100, .wnd = 64240 };
+	uint64_t t0 = H.now, t = t0, rto = TCP_RTO_INIT_MS;
+	struct tcp_conn *c;
+	uint32_t iss;
+
+	ksyn(&k, peer_mss(), 7);
+	c = H.last_syn;
+	flush();
+	iss = pop()->seg.seq;
+	for (int i = 0; i < TCP_SYN_RETRIES; i++) {
+		t += rto;
+		timers_at(t - 1);
+		flush();
+		assert_none();
+		timers_at(t);
+		flush();
+		expect(TCP_SYN | TCP_ACK, iss, 101);
+		assert_none();
+		rto = rto * 2 > TCP_RTO_MAX_MS ? TCP_RTO_MAX_MS : rto * 2;
+		if (i == 1) {
+			/* The kernel's SYN again: our SYN-ACK was lost, so at once. */
+			H.now = t + 10;
+			ksyn(&k, peer_mss(), 7);
+			flush();
+			expect(TCP_SYN | TCP_ACK, iss, 101);
+			assert_int_equal(H.n_syn, 1);
+		}
+	}
+	assert_int_equal(H.n_ev, 0);
+	timers_at(t + rto);
+	flush();
+	assert_none();
+	assert_int_equal(closed_err(c), ETIMEDOUT);
+	tcp_conn_release(c);
+	assert_int_equal(n_conns(), 0);
+}
+
+/* In SYN-RECEIVED, an ACK of anything but our SYN gets <SEQ=SEG.ACK><CTL=RST> (RFC 9293 3.10.7.4). */
+static void
+test_hs_bad_ack(void **state)
+{
+	struct kp k = { .sport = 40050, .dport = 443, .irs = 7000, .wnd = 64240 };
+	struct tcp_conn *c;
+	uint32_t iss;
+	struct rec *r;
+
+	ksyn(&k, peer_mss(), 7);
+	c = H.last_syn;
+	flush();
+	iss = pop()->seg.seq;
+	inject(&k, TCP_ACK, 7001, iss + 5, 502, NULL, 0);
+	r = expect(TCP_RST, iss + 5, 0);
+	assert_int_equal(r->seg.len, 0);
+	inject(&k, TCP_ACK, 7001, iss, 502, NULL, 0);
+	expect(TCP_RST, iss, 0);
+	assert_state(c, "SYN-RECEIVED");
+	assert_int_equal(H.n_ev, 0);
+	/* The right one still completes it. */
+	inject(&k, TCP_ACK, 7001, iss + 1, 502, NULL, 0);
+	assert_state(c, "ESTABLISHED");
+	flush();
+	assert_none();
+}
+
+/* Data on the handshake's last ACK is taken; a FIN on it too. */
+static void
+test_hs_ack_with_data(void **state)
+{
+	struct kp k = { .sport = 40060, .dport = 443, .irs = 1, .wnd = 64240 };
+	struct tcp_conn *c;
+	char b[16];
+
+	ksyn(&k, peer_mss(), 7);
+	c = H.last_syn;
+	flush();
+	k.iss = pop()->seg.seq;
+	k.ack = k.iss + 1;
+	k.wnd = 502;
+	ksend(&k, TCP_ACK | TCP_PSH | TCP_FIN, "GET /", 5);
+	assert_state(c, "CLOSE-WAIT");
+	assert_int_equal(count_ev(c, TCP_EV_READABLE), 1);
+	flush();
+	expect(TCP_ACK, k.iss + 1, 8);
+	assert_none();
+	assert_int_equal(tcp_conn_read(c, b, sizeof(b)), 5);
+	assert_memory_equal(b, "GET /", 5);
+	assert_int_equal(tcp_conn_read(c, b, sizeof(b)), 0);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T4(f) cmocka_unit_test_prestate_setup_teardown(f, setup, teardown, &fam4)
+#define T6(f) cmocka_unit_test_prestate_setup_teardown(f, setup, teardown, &fam6)
+#define BOTH(f) T4(f), T6(f)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		BOTH(test_hs_options),
+		BOTH(test_hs_mss_mtu),
+		BOTH(test_hs_no_options),
+		BOTH(test_hs_deferred),
+		BOTH(test_hs_refuse),
+		BOTH(test_hs_drop),
+		T(test_hs_syn_wait),
+		BOTH(test_hs_synack_rexmit),
+		BOTH(test_hs_bad_ack),
+		T(test_hs_ack_with_data),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
