@@ -394,6 +394,15 @@ window_field(struct tcp_conn *c, bool syn)
 		return (uint16_t)w;
 	}
 	w = room >> c->rcv_wscale;
+	/*
+	 * Scaling rounds down, which would pull the right edge back from
+	 * what we offered when bytes came since: round up then (RFC 7323
+	 * section 2.4, as Linux does). The few bytes more are trimmed if
+	 * they come.
+	 */
+	if (tcp_seq_lt(c->rcv_nxt + (w << c->rcv_wscale), c->rcv_adv)) {
+		w = (c->rcv_adv - c->rcv_nxt + (1u << c->rcv_wscale) - 1) >> c->rcv_wscale;
+	}
 	if (w > 65535) {
 		w = 65535;
 	}
