@@ -936,6 +936,241 @@ test_hs_ack_with_data(void **state)
 	assert_int_equal(tcp_conn_read(c, b, sizeof(b)), 0);
 }
 
+/* Data toward the application's peer (the kernel sends, the owner reads). */
+
+/* In-order data is readable at once; a batch of segments gets one ACK, at the flush. */
+static void
+test_rx_in_order(void **state)
+{
+	struct kp k;
+	struct tcp_conn *c = establish(&k, 41000);
+	unsigned int ws = rcv_shift(H.cfg.rcv_buf);
+	uint8_t data[3000], b[4000];
+	struct rec *r;
+
+	fill(data, sizeof(data), 0);
+	ksend(&k, TCP_ACK | TCP_PSH, data, 5);
+	assert_int_equal(count_ev(c, TCP_EV_READABLE), 1);
+	assert_int_equal(tcp_conn_readable(c), 5);
+	assert_none();
+	flush();
+	r = expect(TCP_ACK, k.iss + 1, k.seq);
+	assert_int_equal(r->seg.wnd, (H.cfg.rcv_buf - 5) >> ws);
+	assert_int_equal(r->seg.len, 0);
+	assert_none();
+	/* Three segments, one ACK for them all. */
+	ksend(&k, TCP_ACK, data + 5, 1000);
+	ksend(&k, TCP_ACK, data + 1005, 1000);
+	ksend(&k, TCP_ACK | TCP_PSH, data + 2005, 995);
+	assert_none();
+	flush();
+	expect(TCP_ACK, k.iss + 1, k.seq);
+	assert_none();
+	flush();
+	assert_none();
+	assert_int_equal(tcp_conn_read(c, b, 100), 100);
+	assert_memory_equal(b, data, 100);
+	assert_int_equal(tcp_conn_read(c, b + 100, sizeof(b) - 100), 2900);
+	assert_memory_equal(b, data, 3000);
+	assert_int_equal(tcp_conn_read(c, b, sizeof(b)), -EAGAIN);
+	/* peek/consume take part of it in place. */
+	ksend(&k, TCP_ACK, data, 10);
+	{
+		size_t len;
+		const uint8_t *p = tcp_conn_peek(c, &len);
+
+		assert_int_equal(len, 10);
+		assert_memory_equal(p, data, 10);
+		tcp_conn_consume(c, 4);
+		p = tcp_conn_peek(c, &len);
+		assert_int_equal(len, 6);
+		assert_memory_equal(p, data + 4, 6);
+		tcp_conn_consume(c, 100);
+		assert_int_equal(tcp_conn_readable(c), 0);
+	}
+}
+
+/*
+ * The window is the free room of the receive buffer: it shrinks to 0 as
+ * the kernel fills it, the right edge never moves left (RFC 9293
+ * 3.8.6.2.2), and reading sends a window update.
+ */
+static void
+test_rx_window_fill(void **state)
+{
+	struct kp k;
+	struct tcp_conn *c;
+	uint8_t data[1000], b[20000];
+	uint32_t edge;
+	struct rec *r;
+
+	fill(data, sizeof(data), 0);
+	H.cfg.rcv_buf = 20000;
+	restack();
+	c = establish_opts(&k, 41001, 5, peer_mss(), -1, 65535);
+	edge = k.seq + 20000;
+	for (int i = 0; i < 20; i++) {
+		ksend(&k, TCP_ACK, data, sizeof(data));
+		flush();
+		r = expect(TCP_ACK, k.iss + 1, k.seq);
+		assert_int_equal(r->seg.wnd, 20000 - 1000 * (i + 1));
+		assert_int_equal(r->seg.ack + r->seg.wnd, edge);
+	}
+	assert_int_equal(r->seg.wnd, 0);
+	/* A zero-window probe (Linux: an old byte) and a segment into the closed window. */
+	inject(&k, TCP_ACK, k.seq - 1, k.ack, k.wnd, NULL, 0);
+	r = expect(TCP_ACK, k.iss + 1, k.seq);
+	assert_int_equal(r->seg.wnd, 0);
+	inject(&k, TCP_ACK, k.seq, k.ack, k.wnd, data, 1);
+	r = expect(TCP_ACK, k.iss + 1, k.seq);
+	assert_int_equal(r->seg.wnd, 0);
+	assert_int_equal(tcp_conn_readable(c), 20000);
+	flush();
+	assert_none();
+	/* Reading opens it: an update goes at the next flush. */
+	assert_int_equal(tcp_conn_read(c, b, sizeof(b)), 20000);
+	flush();
+	r = expect(TCP_ACK, k.iss + 1, k.seq);
+	assert_int_equal(r->seg.wnd, 20000);
+	assert_none();
+}
+
+/* With window scaling, the advertised right edge must not move left either (RFC 7323 2.4). */
+static void
+test_rx_window_scaled_edge(void **state)
+{
+	struct kp k;
+	struct tcp_conn *c;
+	unsigned int ws;
+	uint8_t data[2000], b[2000];
+	uint32_t edge = 0;
+	struct rec *r;
+
+	fill(data, sizeof(data), 0);
+	H.cfg.rcv_buf = 1 << 20;
+	restack();
+	ws = rcv_shift(H.cfg.rcv_buf);
+	assert_int_equal(ws, 5);
+	c = establish(&k, 41002);
+	for (int i = 0; i < 8; i++) {
+		uint32_t e;
+
+		ksend(&k, TCP_ACK, data, i == 0 ? 2000 : (size_t)(1 + i * 3));
+		flush();
+		r = expect(TCP_ACK, k.iss + 1, k.seq);
+		e = r->seg.ack + ((uint32_t)r->seg.wnd << ws);
+		if (edge && tcp_seq_lt(e, edge)) {
+			fail_msg("round %d: the right edge moved left by %u", i, edge - e);
+		}
+		edge = e;
+		/* Read all: a window update when it grew by an MSS or more. */
+		assert_true(tcp_conn_read(c, b, sizeof(b)) > 0);
+		flush();
+		while (n_left() > 0) {
+			r = pop();
+			e = r->seg.ack + ((uint32_t)r->seg.wnd << ws);
+			assert_true(tcp_seq_geq(e, edge));
+			edge = e;
+		}
+	}
+}
+
+/* Data past the window: what fits is kept, the rest is not, and an ACK goes at once. */
+static void
+test_rx_past_window(void **state)
+{
+	struct kp k;
+	struct tcp_conn *c;
+	static uint8_t data[22000], b[22000];
+	struct rec *r;
+
+	fill(data, sizeof(data), 0);
+	H.cfg.rcv_buf = 20000;
+	restack();
+	c = establish_opts(&k, 41003, 5, peer_mss(), -1, 65535);
+	for (uint32_t off = 0; off < 19000; off += 1000) {
+		ksend(&k, TCP_ACK, data + off, 1000);
+	}
+	flush();
+	drain();
+	/* 2000 bytes where 1000 fit. */
+	inject(&k, TCP_ACK | TCP_PSH, k.seq, k.ack, k.wnd, data + 19000, 2000);
+	r = expect(TCP_ACK, k.iss + 1, k.seq + 1000);
+	assert_int_equal(r->seg.wnd, 0);
+	k.seq += 1000;
+	/* Wholly beyond the right edge: not acceptable, an ACK, nothing kept. */
+	inject(&k, TCP_ACK, k.seq + 5000, k.ack, k.wnd, data, 100);
+	expect(TCP_ACK, k.iss + 1, k.seq);
+	assert_int_equal(tcp_conn_read(c, b, sizeof(b)), 20000);
+	assert_memory_equal(b, data, 20000);
+	assert_true(stats().drop_out_of_window >= 1);
+}
+
+/* Out of order: an immediate duplicate ACK, the segment not kept (tcp.h: no reordering queue). */
+static void
+test_rx_out_of_order(void **state)
+{
+	struct kp k;
+	struct tcp_conn *c = establish(&k, 41004);
+	uint8_t data[3000], b[3000];
+	uint32_t s0 = k.seq;
+
+	fill(data, sizeof(data), 0);
+	inject(&k, TCP_ACK, s0 + 1000, k.ack, k.wnd, data + 1000, 1000);
+	expect(TCP_ACK, k.iss + 1, s0);
+	assert_int_equal(tcp_conn_readable(c), 0);
+	assert_int_equal(count_ev(c, TCP_EV_READABLE), 0);
+	inject(&k, TCP_ACK, s0 + 2000, k.ack, k.wnd, data + 2000, 1000);
+	expect(TCP_ACK, k.iss + 1, s0);
+	assert_int_equal(stats().drop_out_of_order, 2);
+	/* The hole filled: only what came in order is acknowledged. */
+	inject(&k, TCP_ACK, s0, k.ack, k.wnd, data, 1000);
+	assert_none();
+	flush();
+	expect(TCP_ACK, k.iss + 1, s0 + 1000);
+	/* The kernel's retransmission of the rest. */
+	inject(&k, TCP_ACK, s0 + 1000, k.ack, k.wnd, data + 1000, 2000);
+	flush();
+	expect(TCP_ACK, k.iss + 1, s0 + 3000);
+	assert_int_equal(tcp_conn_read(c, b, sizeof(b)), 3000);
+	assert_memory_equal(b, data, 3000);
+	/* A FIN out of order is not taken either. */
+	inject(&k, TCP_ACK | TCP_FIN, s0 + 3100, k.ack, k.wnd, NULL, 0);
+	flush();
+	drain();
+	assert_false(tcp_conn_eof(c));
+	assert_state(c, "ESTABLISHED");
+}
+
+/* Old data again (our ACK was lost): acknowledged, not delivered twice. */
+static void
+test_rx_old_retransmit(void **state)
+{
+	struct kp k;
+	struct tcp_conn *c = establish(&k, 41005);
+	uint8_t data[300], b[600];
+	uint32_t s0 = k.seq;
+
+	fill(data, sizeof(data), 0);
+	ksend(&k, TCP_ACK, data, 100);
+	flush();
+	expect(TCP_ACK, k.iss + 1, s0 + 100);
+	/* The same segment: ends at RCV.NXT, acceptable (Linux's test), ACKed at the flush. */
+	inject(&k, TCP_ACK, s0, k.ack, k.wnd, data, 100);
+	flush();
+	expect(TCP_ACK, k.iss + 1, s0 + 100);
+	/* Overlapping: the new part is taken. */
+	inject(&k, TCP_ACK, s0 + 50, k.ack, k.wnd, data + 50, 150);
+	flush();
+	expect(TCP_ACK, k.iss + 1, s0 + 200);
+	/* Wholly old: not acceptable, an ACK at once. */
+	inject(&k, TCP_ACK, s0, k.ack, k.wnd, data, 100);
+	expect(TCP_ACK, k.iss + 1, s0 + 200);
+	assert_none();
+	assert_int_equal(tcp_conn_read(c, b, sizeof(b)), 200);
+	assert_memory_equal(b, data, 200);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 #define T4(f) cmocka_unit_test_prestate_setup_teardown(f, setup, teardown, &fam4)
 #define T6(f) cmocka_unit_test_prestate_setup_teardown(f, setup, teardown, &fam6)
@@ -955,6 +1190,12 @@ main(void)
 		BOTH(test_hs_synack_rexmit),
 		BOTH(test_hs_bad_ack),
 		T(test_hs_ack_with_data),
+		BOTH(test_rx_in_order),
+		BOTH(test_rx_window_fill),
+		T(test_rx_window_scaled_edge),
+		T(test_rx_past_window),
+		BOTH(test_rx_out_of_order),
+		T(test_rx_old_retransmit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
