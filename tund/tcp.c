@@ -97,6 +97,7 @@ struct tcp_conn {
 	bool in_recovery;
 	uint32_t recover;
 	unsigned int probes;            /* persist or keep-alive probes unanswered */
+	unsigned int persist_shift;     /* the persist timer's backoff */
 	/*
 	 * Deadlines (NEVER when not armed); the heap holds their minimum.
 	 * The retransmission and keep-alive deadlines are lazy: an ACK moves
@@ -632,7 +633,7 @@ send_data(struct tcp_conn *c)
 	/* A zero window with data waiting and nothing in flight: probe it (persist). */
 	if (c->snd_wnd == 0 && c->snd_una == c->snd_max &&
 	    buf_len(&c->snd) > (size_t)(c->snd_nxt - c->snd_una) && c->persist_at == NEVER) {
-		uint64_t t = (uint64_t)c->rto_ms << (c->probes < 6 ? c->probes : 6);
+		uint64_t t = (uint64_t)c->rto_ms << (c->persist_shift < 6 ? c->persist_shift : 6);
 
 		c->persist_at = s->now_ms + (t > TCP_RTO_MAX_MS ? TCP_RTO_MAX_MS : t);
 	}
@@ -793,6 +794,13 @@ handle_ack(struct tcp_conn *c, const struct tcp_seg *seg)
 		challenge_ack(c);
 		return false;
 	}
+	/*
+	 * An acceptable ACK answers our probes, whether it acknowledges
+	 * anything or not: a peer that answers keeps the connection open
+	 * however long its window stays closed or the line idle (RFC 9293
+	 * 3.8.6.1 and 3.8.4, RFC 1122 4.2.2.17).
+	 */
+	c->probes = 0;
 	if (tcp_seq_gt(ack, c->snd_una)) {
 		uint32_t acked = ack - c->snd_una;
 		size_t data = buf_len(&c->snd);
@@ -847,6 +855,7 @@ handle_ack(struct tcp_conn *c, const struct tcp_seg *seg)
 		}
 		if (wnd > 0) {
 			c->persist_at = NEVER;
+			c->persist_shift = 0;
 		}
 	}
 	return true;
@@ -1211,7 +1220,10 @@ on_persist(struct tcp_conn *c)
 	/* The probe is an old sequence number: the kernel answers with its window (Linux's way). */
 	s->st.probes++;
 	send_ack_at(c, c->snd_una - 1);
-	t = (uint64_t)c->rto_ms << (c->probes < 6 ? c->probes : 6);
+	if (c->persist_shift < 6) {
+		c->persist_shift++;
+	}
+	t = (uint64_t)c->rto_ms << c->persist_shift;
 	c->persist_at = s->now_ms + (t > TCP_RTO_MAX_MS ? TCP_RTO_MAX_MS : t);
 }
 
