@@ -1171,6 +1171,432 @@ test_rx_old_retransmit(void **state)
 	assert_memory_equal(b, data, 200);
 }
 
+/* Data toward the application (the owner writes, the kernel receives). */
+
+/* Segments of at most the MSS, never past the kernel's (scaled) window, PSH on the last. */
+static void
+test_tx_mss_window(void **state)
+{
+	struct kp k;
+	struct tcp_conn *c;
+	static uint8_t data[10000], got[10000];
+	size_t got_len = 0;
+	uint32_t edge;
+	struct rec *r;
+
+	fill(data, sizeof(data), 0);
+	/* MSS 1000, scale 2, window field 1500: 6000 bytes. */
+	c = establish_opts(&k, 42000, 1, 1000, 2, 1500);
+	drain();
+	assert_int_equal(tcp_conn_write(c, data, sizeof(data)), sizeof(data));
+	assert_none();
+	flush();
+	edge = k.ack + 6000;
+	for (int i = 0; i < 6; i++) {
+		r = expect(TCP_ACK, k.iss + 1 + 1000 * (uint32_t)i, k.seq);
+		assert_int_equal(r->seg.len, 1000);
+		assert_memory_equal(r->seg.data, data + 1000 * i, 1000);
+	}
+	assert_none();
+	H.rd_out = 0;
+	krecv(&k, got, &got_len, sizeof(got));
+	assert_true(tcp_seq_leq(k.ack, edge));
+	drain();
+	kack(&k);
+	flush();
+	while (n_left() > 0) {
+		r = pop();
+		assert_true(r->seg.len <= 1000);
+		assert_true(tcp_seq_leq(r->seg.seq + (uint32_t)r->seg.len, k.ack + 6000));
+		if (tcp_seq_geq(r->seg.seq + (uint32_t)r->seg.len, k.iss + 1 + 10000)) {
+			assert_true(r->seg.flags & TCP_PSH);
+		} else {
+			assert_false(r->seg.flags & TCP_PSH);
+		}
+	}
+	H.rd_out = 0;
+	krecv(&k, got, &got_len, sizeof(got));
+	assert_int_equal(got_len, 10000);
+	assert_memory_equal(got, data, 10000);
+	kack(&k);
+	flush();
+	assert_none();
+	/* A small write is one segment with PSH. */
+	assert_int_equal(tcp_conn_write(c, "x", 1), 1);
+	flush();
+	r = expect(TCP_ACK | TCP_PSH, k.ack, k.seq);
+	assert_int_equal(r->seg.len, 1);
+}
+
+/*
+ * RTO (RFC 6298): nothing acknowledged, so everything goes again from
+ * SND.UNA on the timer, with the timer doubling each time (capped); after
+ * TCP_DATA_RETRIES, a RST and TCP_EV_CLOSED ETIMEDOUT.
+ */
+static void
+test_tx_rto(void **state)
+{
+	struct kp k;
+	struct tcp_conn *c = establish_opts(&k, 42001, 1, 1000, 7, 512);
+	uint8_t data[3000];
+	uint64_t t, rto = TCP_RTO_INIT_MS;
+	char b[4];
+
+	fill(data, sizeof(data), 0);
+	assert_int_equal(tcp_conn_write(c, data, sizeof(data)), sizeof(data));
+	flush();
+	t = H.now;
+	assert_int_equal(n_left(), 3);
+	drain();
+	assert_int_equal(tcp_stack_next_ms(H.s), t + rto);
+	for (int i = 0; i < TCP_DATA_RETRIES; i++) {
+		t += rto;
+		timers_at(t - 1);
+		flush();
+		assert_none();
+		timers_at(t);
+		flush();
+		/* Go-back: from SND.UNA, all of it again. */
+		for (uint32_t off = 0; off < 3000; off += 1000) {
+			struct rec *r = expect(TCP_ACK | (off == 2000 ? TCP_PSH : 0), k.iss + 1 + off,
+					       k.seq);
+
+			assert_int_equal(r->seg.len, 1000);
+		}
+		assert_none();
+		rto = rto * 2 > TCP_RTO_MAX_MS ? TCP_RTO_MAX_MS : rto * 2;
+	}
+	assert_int_equal(stats().rto, TCP_DATA_RETRIES);
+	assert_int_equal(closed_err(c), -1);
+	timers_at(t + rto);
+	flush();
+	{
+		struct rec *r = pop();
+
+		assert_true(r->seg.flags & TCP_RST);
+		assert_true(r->seg.seq == k.iss + 1 + 3000 || r->seg.seq == k.iss + 1);
+	}
+	assert_none();
+	assert_int_equal(closed_err(c), ETIMEDOUT);
+	assert_int_equal(tcp_conn_read(c, b, sizeof(b)), -ETIMEDOUT);
+	assert_true(tcp_conn_write(c, "x", 1) < 0);
+	tcp_conn_release(c);
+	assert_int_equal(n_conns(), 0);
+}
+
+/* An ACK of part restarts the timer and the count; only what is unacknowledged goes again. */
+static void
+test_tx_rto_partial(void **state)
+{
+	struct kp k;
+	struct tcp_conn *c = establish_opts(&k, 42002, 1, 1000, 7, 512);
+	uint8_t data[3000];
+	uint64_t t0;
+
+	fill(data, sizeof(data), 0);
+	assert_int_equal(tcp_conn_write(c, data, sizeof(data)), sizeof(data));
+	flush();
+	drain();
+	t0 = H.now;
+	H.now = t0 + 600;
+	inject(&k, TCP_ACK, k.seq, k.iss + 1 + 1000, k.wnd, NULL, 0);
+	flush();
+	assert_none();
+	/* RFC 6298 5.3: restarted at the ACK, so not due at t0 + 1000 (the RTT sample gives 600+). */
+	timers_at(t0 + 1000);
+	flush();
+	assert_none();
+	run_until(t0 + 600 + TCP_RTO_MAX_MS);
+	{
+		struct rec *r = expect(TCP_ACK, k.iss + 1 + 1000, k.seq);
+
+		assert_int_equal(r->seg.len, 1000);
+		assert_true(r->at_ms >= t0 + 600 + TCP_RTO_MIN_MS);
+	}
+	expect(TCP_ACK | TCP_PSH, k.iss + 1 + 2000, k.seq);
+}
+
+/* Fast retransmit on exactly the third duplicate ACK (RFC 5681 3.2), then NewReno (RFC 6582). */
+static void
+test_tx_fast_retransmit(void **state)
+{
+	struct kp k;
+	struct tcp_conn *c = establish_opts(&k, 42003, 1, 1000, 7, 512);
+	uint8_t data[5000];
+	uint32_t una = k.iss + 1;
+	struct rec *r;
+
+	fill(data, sizeof(data), 0);
+	assert_int_equal(tcp_conn_write(c, data, sizeof(data)), sizeof(data));
+	flush();
+	assert_int_equal(n_left(), 5);
+	drain();
+	/* Segment 2 was lost: the kernel acknowledges 1, then duplicates for 3, 4, 5. */
+	inject(&k, TCP_ACK, k.seq, una + 1000, k.wnd, NULL, 0);
+	flush();
+	assert_none();
+	inject(&k, TCP_ACK, k.seq, una + 1000, k.wnd, NULL, 0);
+	inject(&k, TCP_ACK, k.seq, una + 1000, k.wnd, NULL, 0);
+	assert_none();
+	inject(&k, TCP_ACK, k.seq, una + 1000, k.wnd, NULL, 0);
+	r = expect(TCP_ACK, una + 1000, k.seq);
+	assert_int_equal(r->seg.len, 1000);
+	assert_memory_equal(r->seg.data, data + 1000, 1000);
+	assert_int_equal(stats().fast_retransmits, 1);
+	/* A fourth does not send it again. */
+	inject(&k, TCP_ACK, k.seq, una + 1000, k.wnd, NULL, 0);
+	flush();
+	assert_none();
+	/* A window change is no duplicate; a segment with data is none either. */
+	/* Partial ACK: segment 4 was lost too, it goes at once. */
+	inject(&k, TCP_ACK, k.seq, una + 3000, k.wnd, NULL, 0);
+	r = expect(TCP_ACK, una + 3000, k.seq);
+	assert_int_equal(r->seg.len, 1000);
+	flush();
+	assert_none();
+	/* The full ACK ends recovery: nothing more. */
+	inject(&k, TCP_ACK, k.seq, una + 5000, k.wnd, NULL, 0);
+	flush();
+	assert_none();
+	assert_int_equal(tcp_stack_next_ms(H.s), H.now + TCP_KEEPALIVE_IDLE_MS);
+}
+
+/* Duplicates that are not: different window, data on them, nothing in flight (RFC 5681 2). */
+static void
+test_tx_not_dupacks(void **state)
+{
+	struct kp k;
+	struct tcp_conn *c = establish_opts(&k, 42004, 1, 1000, 7, 512);
+	uint8_t data[3000];
+	uint32_t una = k.iss + 1;
+
+	fill(data, sizeof(data), 0);
+	assert_int_equal(tcp_conn_write(c, data, sizeof(data)), sizeof(data));
+	flush();
+	drain();
+	inject(&k, TCP_ACK, k.seq, una, 510, NULL, 0);
+	inject(&k, TCP_ACK, k.seq, una, 509, NULL, 0);
+	inject(&k, TCP_ACK, k.seq, una, 508, NULL, 0);
+	ksend(&k, TCP_ACK, "a", 1);
+	ksend(&k, TCP_ACK, "b", 1);
+	ksend(&k, TCP_ACK, "c", 1);
+	assert_none();
+	assert_int_equal(stats().fast_retransmits, 0);
+	flush();
+	drain();
+}
+
+/*
+ * A zero window with data waiting: persist probes (Linux's way, an old
+ * sequence number) with backoff; the connection stays open as long as the
+ * kernel answers them (RFC 9293 3.8.6.1, RFC 1122 4.2.2.17: MUST), and
+ * sending resumes when the window opens.
+ */
+static void
+test_tx_zero_window(void **state)
+{
+	struct kp k;
+	struct tcp_conn *c = establish_opts(&k, 42005, 1, 1000, 0, 1000);
+	uint8_t data[3000];
+	uint64_t last = 0, gap = 0;
+	struct rec *r;
+
+	fill(data, sizeof(data), 0);
+	assert_int_equal(tcp_conn_write(c, data, sizeof(data)), sizeof(data));
+	flush();
+	r = expect(TCP_ACK, k.iss + 1, k.seq);
+	assert_int_equal(r->seg.len, 1000);
+	assert_none();
+	/* The kernel takes it and closes its window. */
+	k.ack += 1000;
+	k.wnd = 0;
+	kack(&k);
+	flush();
+	assert_none();
+	for (int i = 0; i < 2 * TCP_DATA_RETRIES; i++) {
+		uint64_t d;
+
+		/* The next timer that sends something (keep-alive may re-arm silently). */
+		do {
+			d = tcp_stack_next_ms(H.s);
+			assert_true(d != UINT64_MAX);
+			timers_at(d);
+			flush();
+		} while (n_left() == 0);
+		r = expect(TCP_ACK, k.ack - 1, k.seq);
+		assert_int_equal(r->seg.len, 0);
+		assert_none();
+		if (last) {
+			/* Backoff: never faster than before, capped at TCP_RTO_MAX_MS. */
+			assert_true(d - last >= gap);
+			assert_true(d - last <= TCP_RTO_MAX_MS);
+		}
+		gap = last ? d - last : 0;
+		last = d;
+		/* Answered, window still closed. */
+		kack(&k);
+		flush();
+		assert_none();
+		if (closed_err(c) != -1) {
+			fail_msg("aborted after %d answered probes", i + 1);
+		}
+	}
+	assert_state(c, "ESTABLISHED");
+	/* The window opens: sending resumes at once. */
+	k.wnd = 1000;
+	kack(&k);
+	flush();
+	r = expect(TCP_ACK, k.ack, k.seq);
+	assert_int_equal(r->seg.len, 1000);
+	assert_memory_equal(r->seg.data, data + 1000, 1000);
+}
+
+/* Probes nobody answers: the connection is given up (RST, ETIMEDOUT). */
+static void
+test_tx_zero_window_dead(void **state)
+{
+	struct kp k;
+	struct tcp_conn *c = establish_opts(&k, 42006, 1, 1000, 0, 1000);
+	uint8_t data[3000];
+	int probes = 0;
+
+	fill(data, sizeof(data), 0);
+	assert_int_equal(tcp_conn_write(c, data, sizeof(data)), sizeof(data));
+	flush();
+	drain();
+	k.ack += 1000;
+	k.wnd = 0;
+	kack(&k);
+	flush();
+	while (closed_err(c) == -1 && probes < 100) {
+		uint64_t d = tcp_stack_next_ms(H.s);
+
+		assert_true(d != UINT64_MAX);
+		timers_at(d);
+		flush();
+		while (n_left() > 0) {
+			struct rec *r = pop();
+
+			if (r->seg.flags & TCP_RST) {
+				assert_int_equal(r->seg.seq, k.ack);
+			} else {
+				assert_int_equal(r->seg.seq, k.ack - 1);
+				probes++;
+			}
+		}
+	}
+	assert_int_equal(closed_err(c), ETIMEDOUT);
+	assert_true(probes >= 3);
+	assert_true(probes <= TCP_DATA_RETRIES);
+}
+
+/* -EAGAIN when the send buffer is full, then TCP_EV_WRITABLE when ACKs free room. */
+static void
+test_tx_writable(void **state)
+{
+	struct kp k;
+	struct tcp_conn *c;
+	uint8_t data[5000];
+
+	fill(data, sizeof(data), 0);
+	H.cfg.snd_buf = 4000;
+	restack();
+	c = establish(&k, 42007);
+	assert_int_equal(tcp_conn_write(c, data, sizeof(data)), 4000);
+	assert_int_equal(tcp_conn_write(c, data, 1), -EAGAIN);
+	flush();
+	krecv(&k, NULL, NULL, 0);
+	assert_int_equal(count_ev(c, TCP_EV_WRITABLE), 0);
+	/* An ACK that frees nothing says nothing. */
+	inject(&k, TCP_ACK, k.seq, k.iss + 1, k.wnd, NULL, 0);
+	assert_int_equal(count_ev(c, TCP_EV_WRITABLE), 0);
+	inject(&k, TCP_ACK, k.seq, k.iss + 1 + 1000, k.wnd, NULL, 0);
+	assert_int_equal(count_ev(c, TCP_EV_WRITABLE), 1);
+	assert_int_equal(tcp_conn_write(c, data, sizeof(data)), 1000);
+	/* Once per -EAGAIN. */
+	kack(&k);
+	assert_int_equal(count_ev(c, TCP_EV_WRITABLE), 1);
+	flush();
+	drain();
+}
+
+/* Keep-alive. */
+
+/*
+ * Idle for TCP_KEEPALIVE_IDLE_MS: a probe (an old sequence number, as
+ * Linux sends), then one per TCP_KEEPALIVE_INTVL_MS; TCP_KEEPALIVE_PROBES
+ * unanswered and the connection is given up (RST, ETIMEDOUT).
+ */
+static void
+test_ka_dead_peer(void **state)
+{
+	struct kp k;
+	struct tcp_conn *c = establish(&k, 43000);
+	uint64_t t0 = H.now;
+
+	timers_at(t0 + TCP_KEEPALIVE_IDLE_MS - 1);
+	flush();
+	assert_none();
+	for (int i = 0; i < TCP_KEEPALIVE_PROBES; i++) {
+		timers_at(t0 + TCP_KEEPALIVE_IDLE_MS + (uint64_t)i * TCP_KEEPALIVE_INTVL_MS);
+		flush();
+		expect(TCP_ACK, k.ack - 1, k.seq);
+		assert_none();
+	}
+	assert_int_equal(closed_err(c), -1);
+	timers_at(t0 + TCP_KEEPALIVE_IDLE_MS + TCP_KEEPALIVE_PROBES * TCP_KEEPALIVE_INTVL_MS);
+	flush();
+	expect(TCP_RST | TCP_ACK, k.ack, k.seq);
+	assert_none();
+	assert_int_equal(closed_err(c), ETIMEDOUT);
+}
+
+/* A peer that answers its probes keeps an idle connection open forever (RFC 9293 3.8.4). */
+static void
+test_ka_live_peer(void **state)
+{
+	struct kp k;
+	struct tcp_conn *c = establish(&k, 43001);
+
+	for (int i = 0; i < 10 * TCP_KEEPALIVE_PROBES; i++) {
+		do {
+			timers_at(tcp_stack_next_ms(H.s));
+			flush();
+		} while (n_left() == 0);
+		expect(TCP_ACK, k.ack - 1, k.seq);
+		assert_none();
+		/* Linux answers an old sequence number with an ACK. */
+		kack(&k);
+		flush();
+		assert_none();
+		if (closed_err(c) != -1) {
+			fail_msg("reset after %d answered keep-alive probes", i + 1);
+		}
+	}
+	assert_state(c, "ESTABLISHED");
+}
+
+/* Traffic postpones the first probe. */
+static void
+test_ka_traffic(void **state)
+{
+	struct kp k;
+	struct tcp_conn *c = establish(&k, 43002);
+	uint64_t t0 = H.now;
+
+	H.now = t0 + TCP_KEEPALIVE_IDLE_MS - 5000;
+	ksend(&k, TCP_ACK, "z", 1);
+	flush();
+	drain();
+	timers_at(t0 + TCP_KEEPALIVE_IDLE_MS);
+	flush();
+	assert_none();
+	timers_at(t0 + 2 * TCP_KEEPALIVE_IDLE_MS - 5000);
+	flush();
+	expect(TCP_ACK, k.ack - 1, k.seq);
+	assert_int_equal(closed_err(c), -1);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 #define T4(f) cmocka_unit_test_prestate_setup_teardown(f, setup, teardown, &fam4)
 #define T6(f) cmocka_unit_test_prestate_setup_teardown(f, setup, teardown, &fam6)
@@ -1196,6 +1622,17 @@ main(void)
 		T(test_rx_past_window),
 		BOTH(test_rx_out_of_order),
 		T(test_rx_old_retransmit),
+		BOTH(test_tx_mss_window),
+		BOTH(test_tx_rto),
+		T(test_tx_rto_partial),
+		BOTH(test_tx_fast_retransmit),
+		T(test_tx_not_dupacks),
+		BOTH(test_tx_zero_window),
+		T(test_tx_zero_window_dead),
+		T(test_tx_writable),
+		BOTH(test_ka_dead_peer),
+		BOTH(test_ka_live_peer),
+		T(test_ka_traffic),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
