@@ -60,6 +60,7 @@ static const char *const state_names[] = {
 enum {
 	PEND_READ = 1,
 	PEND_WRITE = 2,
+	PEND_CLOSED = 4,        /* done both ways: TIME-WAIT began */
 };
 
 struct tcp_conn {
@@ -110,7 +111,7 @@ struct tcp_conn {
 	void *ctx;
 	bool owned;                     /* not released */
 	bool closed_sent;               /* TCP_EV_CLOSED delivered */
-	unsigned int pend_ev;           /* PEND_READ | PEND_WRITE, delivered after a segment */
+	unsigned int pend_ev;           /* PEND_*, delivered after a segment */
 	bool snd_blocked;               /* a write got -EAGAIN: tell when room returns */
 	int err;                        /* why it closed, for read and write */
 	/* Output due at the next flush. */
@@ -341,6 +342,8 @@ set_state(struct tcp_conn *c, enum tcp_state st)
 	}
 	c->st = st;
 	if (st == ST_TIME_WAIT) {
+		/* Done both ways: the owner hears it after this segment (deliver). */
+		c->pend_ev |= PEND_CLOSED;
 		c->s->st.time_wait++;
 		c->rexmit_at = c->persist_at = c->ka_at = NEVER;
 		c->misc_at = c->s->now_ms + TCP_TIME_WAIT_MS;
@@ -369,6 +372,17 @@ closed(struct tcp_conn *c, int err)
 	if (!c->owned && c->st == ST_CLOSED) {
 		reap_later(c);
 	}
+}
+
+/*
+ * TIME-WAIT is over (its timer, a RST, a new SYN): freed when the owner
+ * let go, else CLOSED until it does, so that its pointer stays good.
+ */
+static void
+time_wait_end(struct tcp_conn *c)
+{
+	set_state(c, ST_CLOSED);
+	closed(c, 0);
 }
 
 /* Output. */
@@ -692,6 +706,9 @@ deliver(struct tcp_conn *c)
 		c->snd_blocked = false;
 		s->cbs.event(s->arg, c, TCP_EV_WRITABLE, 0);
 	}
+	if ((ev & PEND_CLOSED) && c->owned && !c->closed_sent && !c->dead) {
+		closed(c, 0);
+	}
 }
 
 /* Input. */
@@ -906,7 +923,9 @@ segment(struct tcp_conn *c, const struct ip_pkt *pkt, const struct tcp_seg *seg)
 			/* A new connection on the same ports (RFC 9293 3.10.7.4): the old one yields. */
 			struct tcp_tuple t = c->t;
 
-			reap_later(c);
+			time_wait_end(c);
+			/* Still owned: out of the table, for the new one. */
+			unhash(c);
 			new_conn(s, &t, pkt, seg);
 			return;
 		}
@@ -928,7 +947,7 @@ segment(struct tcp_conn *c, const struct ip_pkt *pkt, const struct tcp_seg *seg)
 		}
 		s->st.reset_rx++;
 		if (c->st == ST_TIME_WAIT) {
-			reap_later(c);
+			time_wait_end(c);
 			return;
 		}
 		closed(c, ECONNRESET);
@@ -1147,7 +1166,7 @@ on_misc(struct tcp_conn *c)
 		}
 		break;
 	case ST_TIME_WAIT:
-		reap_later(c);
+		time_wait_end(c);
 		break;
 	case ST_FIN_WAIT_2:
 		if (!c->owned) {
@@ -1572,8 +1591,13 @@ tcp_conn_abort(struct tcp_conn *c)
 	if (c->dead) {
 		return;
 	}
+	if (c->st == ST_TIME_WAIT) {
+		/* Nothing to reset: TIME-WAIT (and the ACK it may owe) ends on its own. */
+		c->owned = false;
+		return;
+	}
 	s->depth++;
-	if (c->st != ST_CLOSED && c->st != ST_TIME_WAIT) {
+	if (c->st != ST_CLOSED) {
 		send_rst(c);
 	}
 	c->owned = false;
