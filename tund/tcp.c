@@ -1019,8 +1019,11 @@ segment(struct tcp_conn *c, const struct ip_pkt *pkt, const struct tcp_seg *seg)
 			send_ack(c);
 			return;
 		}
-		if (!c->owned) {
-			/* Nobody will read it: the honest answer is a reset. */
+		if (!c->owned && skip < seg->len) {
+			/*
+			 * New data nobody will read: the honest answer is a reset
+			 * (RFC 1122 4.2.2.13). Old data again is not new: ACKed below.
+			 */
 			send_rst(c);
 			closed(c, ECONNRESET);
 			return;
