@@ -667,10 +667,13 @@ output(struct tcp_conn *c)
 		}
 		return;
 	case ST_TIME_WAIT:
-	case ST_CLOSED:
 		if (c->ack_now) {
 			send_ack(c);
 		}
+		return;
+	case ST_CLOSED:
+		/* Reset, timed out or done: an ACK owed before that is owed no more. */
+		c->ack_now = false;
 		return;
 	case ST_ESTABLISHED:
 	case ST_CLOSE_WAIT:
