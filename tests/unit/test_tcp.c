@@ -1520,6 +1520,352 @@ test_tx_writable(void **state)
 	drain();
 }
 
+/* Closing. */
+
+/* The application closes first: read 0, CLOSE-WAIT; ours after our data: LAST-ACK, CLOSED. */
+static void
+test_close_passive(void **state)
+{
+	struct kp k;
+	struct tcp_conn *c = establish(&k, 44000);
+	char b[8];
+	struct rec *r;
+
+	ksend(&k, TCP_ACK | TCP_FIN, NULL, 0);
+	assert_state(c, "CLOSE-WAIT");
+	assert_int_equal(count_ev(c, TCP_EV_READABLE), 1);
+	assert_true(tcp_conn_eof(c));
+	assert_int_equal(tcp_conn_read(c, b, sizeof(b)), 0);
+	flush();
+	expect(TCP_ACK, k.ack, k.seq);
+	assert_none();
+	/* Its FIN again (our ACK lost): an ACK, nothing else. */
+	inject(&k, TCP_ACK | TCP_FIN, k.seq - 1, k.ack, k.wnd, NULL, 0);
+	flush();
+	expect(TCP_ACK, k.ack, k.seq);
+	assert_int_equal(count_ev(c, TCP_EV_READABLE), 1);
+	/* Still ours to write. */
+	assert_int_equal(tcp_conn_write(c, "bye", 3), 3);
+	assert_int_equal(tcp_conn_shutdown(c), 0);
+	assert_int_equal(tcp_conn_shutdown(c), 0);
+	assert_int_equal(tcp_conn_write(c, "x", 1), -EPIPE);
+	flush();
+	r = expect(TCP_ACK | TCP_PSH | TCP_FIN, k.ack, k.seq);
+	assert_int_equal(r->seg.len, 3);
+	assert_none();
+	assert_state(c, "LAST-ACK");
+	assert_int_equal(closed_err(c), -1);
+	/* An ACK of the data only. */
+	inject(&k, TCP_ACK, k.seq, k.ack + 3, k.wnd, NULL, 0);
+	assert_state(c, "LAST-ACK");
+	k.ack += 4;
+	kack(&k);
+	assert_state(c, "CLOSED");
+	assert_int_equal(closed_err(c), 0);
+	flush();
+	assert_none();
+	assert_int_equal(tcp_conn_read(c, b, sizeof(b)), 0);
+	tcp_conn_release(c);
+	assert_int_equal(n_conns(), 0);
+}
+
+/*
+ * We close first: FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT; the owner hears
+ * TCP_EV_CLOSED (done both ways) and may let go; the stack keeps
+ * TIME-WAIT for TCP_TIME_WAIT_MS and then frees it.
+ */
+static void
+test_close_active(void **state)
+{
+	struct kp k;
+	struct tcp_conn *c = establish(&k, 44001);
+	uint64_t t;
+	char b[8];
+
+	assert_int_equal(tcp_conn_shutdown(c), 0);
+	assert_state(c, "ESTABLISHED");
+	flush();
+	expect(TCP_ACK | TCP_FIN, k.ack, k.seq);
+	assert_state(c, "FIN-WAIT-1");
+	assert_int_equal(tcp_conn_write(c, "x", 1), -EPIPE);
+	k.ack++;
+	kack(&k);
+	assert_state(c, "FIN-WAIT-2");
+	flush();
+	assert_none();
+	ksend(&k, TCP_ACK | TCP_FIN, NULL, 0);
+	assert_state(c, "TIME-WAIT");
+	assert_int_equal(count_ev(c, TCP_EV_READABLE), 1);
+	assert_int_equal(tcp_conn_read(c, b, sizeof(b)), 0);
+	t = H.now;
+	flush();
+	expect(TCP_ACK, k.ack, k.seq);
+	assert_none();
+	assert_int_equal(stats().time_wait, 1);
+	/* The FIN again: ACKed again, and TIME-WAIT restarts. */
+	H.now = t + 500;
+	inject(&k, TCP_ACK | TCP_FIN, k.seq - 1, k.ack, k.wnd, NULL, 0);
+	flush();
+	expect(TCP_ACK, k.ack, k.seq);
+	t = H.now;
+	timers_at(t + TCP_TIME_WAIT_MS - 1);
+	assert_int_equal(n_conns(), 1);
+	/* Done both ways: the owner has been told by now, at the latest. */
+	timers_at(t + TCP_TIME_WAIT_MS);
+	assert_int_equal(closed_err(c), 0);
+	flush();
+	assert_none();
+	tcp_conn_release(c);
+	assert_int_equal(n_conns(), 0);
+	assert_int_equal(stats().time_wait, 0);
+}
+
+/* The owner lets go on TCP_EV_CLOSED: from inside the event. */
+static void
+hook_release_on_closed(struct tcp_conn *c, enum tcp_event ev, int err)
+{
+	if (ev == TCP_EV_CLOSED) {
+		tcp_conn_release(c);
+	}
+}
+
+/* Same, with an owner that releases when told: the FIN's ACK still goes, TIME-WAIT still holds. */
+static void
+test_close_active_release_on_closed(void **state)
+{
+	struct kp k;
+	struct tcp_conn *c = establish(&k, 44002);
+
+	H.hook = hook_release_on_closed;
+	assert_int_equal(tcp_conn_shutdown(c), 0);
+	flush();
+	expect(TCP_ACK | TCP_FIN, k.ack, k.seq);
+	k.ack++;
+	ksend(&k, TCP_ACK | TCP_FIN, NULL, 0);
+	flush();
+	expect(TCP_ACK, k.ack, k.seq);
+	assert_none();
+	assert_int_equal(stats().time_wait, 1);
+	/* TIME-WAIT answers the FIN again while it lasts. */
+	inject(&k, TCP_ACK | TCP_FIN, k.seq - 1, k.ack, k.wnd, NULL, 0);
+	flush();
+	expect(TCP_ACK, k.ack, k.seq);
+	timers_at(H.now + TCP_TIME_WAIT_MS);
+	assert_int_equal(n_conns(), 0);
+	assert_int_equal(closed_err(c), 0);
+	assert_int_equal(stats().time_wait, 0);
+}
+
+/* Both FINs cross: FIN-WAIT-1, CLOSING, TIME-WAIT (RFC 9293 3.6, figure 13). */
+static void
+test_close_simultaneous(void **state)
+{
+	struct kp k;
+	struct tcp_conn *c = establish(&k, 44003);
+
+	H.hook = hook_release_on_closed;
+	assert_int_equal(tcp_conn_shutdown(c), 0);
+	flush();
+	expect(TCP_ACK | TCP_FIN, k.ack, k.seq);
+	assert_state(c, "FIN-WAIT-1");
+	/* The kernel's FIN, sent before ours reached it: it does not acknowledge ours. */
+	ksend(&k, TCP_ACK | TCP_FIN, NULL, 0);
+	assert_state(c, "CLOSING");
+	flush();
+	expect(TCP_ACK, k.ack + 1, k.seq);
+	assert_none();
+	/* Our FIN again on the timer, then its ACK. */
+	run_until(H.now + TCP_RTO_INIT_MS);
+	expect(TCP_ACK | TCP_FIN, k.ack, k.seq);
+	k.ack++;
+	kack(&k);
+	assert_int_equal(stats().time_wait, 1);
+	flush();
+	assert_none();
+	run_until(H.now + TCP_TIME_WAIT_MS);
+	assert_int_equal(n_conns(), 0);
+	assert_int_equal(closed_err(c), 0);
+}
+
+/* Half-close both ways: data keeps flowing the other way until the other FIN. */
+static void
+test_close_half(void **state)
+{
+	static uint8_t data[50000], got[50000], b[50000];
+	struct kp k;
+	struct tcp_conn *c;
+	size_t got_len = 0;
+
+	fill(data, sizeof(data), 3);
+	/* We shut down first, the kernel keeps sending. */
+	c = establish(&k, 44004);
+	H.hook = hook_release_on_closed;
+	assert_int_equal(tcp_conn_shutdown(c), 0);
+	flush();
+	expect(TCP_ACK | TCP_FIN, k.ack, k.seq);
+	k.ack++;
+	kack(&k);
+	assert_state(c, "FIN-WAIT-2");
+	for (uint32_t off = 0; off < sizeof(data); off += 1000) {
+		ksend(&k, TCP_ACK, data + off, 1000);
+		if (off % 10000 == 9000) {
+			flush();
+			drain();
+			assert_true(tcp_conn_read(c, b, sizeof(b)) > 0);
+		}
+	}
+	flush();
+	expect(TCP_ACK, k.ack, k.seq);
+	ksend(&k, TCP_ACK | TCP_FIN, NULL, 0);
+	assert_state(c, "TIME-WAIT");
+	flush();
+	expect(TCP_ACK, k.ack, k.seq);
+	assert_none();
+
+	/* The kernel shuts down first, we keep sending. */
+	drain();
+	drain_ev();
+	H.hook = NULL;
+	c = establish(&k, 44005);
+	ksend(&k, TCP_ACK | TCP_FIN, NULL, 0);
+	assert_state(c, "CLOSE-WAIT");
+	flush();
+	drain();
+	for (size_t off = 0; off < sizeof(data);) {
+		ssize_t n = tcp_conn_write(c, data + off, sizeof(data) - off);
+
+		if (n > 0) {
+			off += (size_t)n;
+		}
+		flush();
+		krecv(&k, got, &got_len, sizeof(got));
+		kack(&k);
+		flush();
+		krecv(&k, got, &got_len, sizeof(got));
+	}
+	assert_int_equal(got_len, sizeof(data));
+	assert_memory_equal(got, data, sizeof(data));
+	assert_int_equal(tcp_conn_shutdown(c), 0);
+	flush();
+	expect(TCP_ACK | TCP_FIN, k.ack, k.seq);
+	assert_state(c, "LAST-ACK");
+	k.ack++;
+	kack(&k);
+	assert_int_equal(closed_err(c), 0);
+	tcp_conn_release(c);
+}
+
+/* Released with data unsent and no FIN yet: the stack sends it all, the FIN, and ends alone. */
+static void
+test_close_release_early(void **state)
+{
+	static uint8_t data[30000], got[30000];
+	struct kp k;
+	struct tcp_conn *c = establish(&k, 44006);
+	size_t got_len = 0;
+
+	fill(data, sizeof(data), 9);
+	assert_int_equal(tcp_conn_write(c, data, sizeof(data)), sizeof(data));
+	tcp_conn_release(c);
+	drain_ev();
+	flush();
+	for (int i = 0; i < 10 && n_left() > 0; i++) {
+		krecv(&k, got, &got_len, sizeof(got));
+		kack(&k);
+		flush();
+	}
+	assert_int_equal(got_len, sizeof(data));
+	assert_memory_equal(got, data, sizeof(data));
+	assert_int_equal(stats().time_wait, 0);
+	/* Our FIN was received (k.ack counts it); the kernel's comes. */
+	ksend(&k, TCP_ACK | TCP_FIN, NULL, 0);
+	flush();
+	expect(TCP_ACK, k.ack, k.seq);
+	assert_int_equal(stats().time_wait, 1);
+	timers_at(H.now + TCP_TIME_WAIT_MS);
+	assert_int_equal(n_conns(), 0);
+	assert_int_equal(H.n_ev, 0);
+}
+
+/* Released in FIN-WAIT-2, the application never closes: freed after TCP_FIN_WAIT2_MS. */
+static void
+test_close_fin_wait2_timeout(void **state)
+{
+	struct kp k;
+	struct tcp_conn *c = establish(&k, 44007);
+	uint64_t t0;
+
+	tcp_conn_release(c);
+	flush();
+	expect(TCP_ACK | TCP_FIN, k.ack, k.seq);
+	k.ack++;
+	kack(&k);
+	t0 = H.now;
+	run_until(t0 + TCP_FIN_WAIT2_MS - 1);
+	assert_int_equal(n_conns(), 1);
+	run_until(t0 + TCP_FIN_WAIT2_MS);
+	assert_int_equal(n_conns(), 0);
+	assert_int_equal(H.n_ev, 0);
+	/* Then it is no connection: RST for what comes. */
+	drain();
+	kack(&k);
+	expect(TCP_RST, k.ack, 0);
+}
+
+/*
+ * New data after the owner let go: nobody will read it, a RST says so
+ * (RFC 1122 4.2.2.13). A retransmission of what was already acknowledged
+ * is no new data: an ACK answers it, as Linux does.
+ */
+static void
+test_close_data_after_release(void **state)
+{
+	struct kp k;
+	struct tcp_conn *c = establish(&k, 44008);
+	struct rec *r;
+
+	ksend(&k, TCP_ACK, "abc", 3);
+	flush();
+	expect(TCP_ACK, k.ack, k.seq);
+	tcp_conn_release(c);
+	drain_ev();
+	flush();
+	expect(TCP_ACK | TCP_FIN, k.ack, k.seq);
+	/* The kernel's ACK of "abc" was lost: it sends them again. */
+	inject(&k, TCP_ACK, k.seq - 3, k.ack, k.wnd, "abc", 3);
+	flush();
+	r = pop();
+	assert_int_equal(r->seg.flags, TCP_ACK);
+	assert_int_equal(r->seg.ack, k.seq);
+	assert_none();
+	assert_int_equal(n_conns(), 1);
+	/* New data: RST. */
+	ksend(&k, TCP_ACK, "def", 3);
+	r = pop();
+	assert_true(r->seg.flags & TCP_RST);
+	assert_int_equal(r->seg.seq, k.ack + 1);
+	flush();
+	assert_none();
+	assert_int_equal(n_conns(), 0);
+	assert_int_equal(H.n_ev, 0);
+}
+
+/* An exact RST after data: the pending ACK is not sent to a connection that is gone. */
+static void
+test_close_rst_cancels_ack(void **state)
+{
+	struct kp k;
+	struct tcp_conn *c = establish(&k, 44009);
+
+	ksend(&k, TCP_ACK, "abc", 3);
+	inject(&k, TCP_RST, k.seq, 0, 0, NULL, 0);
+	assert_int_equal(closed_err(c), ECONNRESET);
+	flush();
+	assert_none();
+	tcp_conn_release(c);
+	assert_int_equal(n_conns(), 0);
+}
+
 /* Keep-alive. */
 
 /*
@@ -1630,6 +1976,15 @@ main(void)
 		BOTH(test_tx_zero_window),
 		T(test_tx_zero_window_dead),
 		T(test_tx_writable),
+		BOTH(test_close_passive),
+		BOTH(test_close_active),
+		T(test_close_active_release_on_closed),
+		BOTH(test_close_simultaneous),
+		BOTH(test_close_half),
+		T(test_close_release_early),
+		T(test_close_fin_wait2_timeout),
+		T(test_close_data_after_release),
+		T(test_close_rst_cancels_ack),
 		BOTH(test_ka_dead_peer),
 		BOTH(test_ka_live_peer),
 		T(test_ka_traffic),
