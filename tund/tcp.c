@@ -284,6 +284,8 @@ reap_later(struct tcp_conn *c)
 	if (c->st == ST_TIME_WAIT) {
 		c->s->st.time_wait--;
 	}
+	/* Out of the count now: a SYN taking a TIME-WAIT's place must find room. */
+	c->s->n_conns--;
 	c->rnext = c->s->reap;
 	c->s->reap = c;
 }
@@ -293,7 +295,6 @@ really_free(struct tcp_conn *c)
 {
 	buf_fini(&c->rcv);
 	buf_fini(&c->snd);
-	c->s->n_conns--;
 	free(c);
 }
 
