@@ -1578,11 +1578,11 @@ tcp_conn_write(struct tcp_conn *c, const void *buf, size_t len)
 int
 tcp_conn_shutdown(struct tcp_conn *c)
 {
-	if (c->fin_queued) {
-		return 0;
-	}
 	if (c->st == ST_CLOSED || c->st == ST_SYN_PENDING || c->err) {
 		return -EPIPE;
+	}
+	if (c->fin_queued) {
+		return 0;
 	}
 	c->fin_queued = true;
 	c->fin_seq = c->snd_una + (uint32_t)buf_len(&c->snd);
