@@ -927,9 +927,11 @@ segment(struct tcp_conn *c, const struct ip_pkt *pkt, const struct tcp_seg *seg)
 			/* A new connection on the same ports (RFC 9293 3.10.7.4): the old one yields. */
 			struct tcp_tuple t = c->t;
 
+			/*
+			 * Still owned, it stays CLOSED in the table (so that
+			 * tcp_stack_free finds it); the new one goes in front.
+			 */
 			time_wait_end(c);
-			/* Still owned: out of the table, for the new one. */
-			unhash(c);
 			new_conn(s, &t, pkt, seg);
 			return;
 		}
