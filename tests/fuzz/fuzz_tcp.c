@@ -342,7 +342,8 @@ cb_output(void *arg, const uint8_t *hdr, size_t hdr_len, const uint8_t *data, si
 		off = seg.seq - (m->iss + 1);
 		check((uint64_t)off + len <= m->wr, "data sent that was never written");
 		for (size_t i = 0; i < len; i++) {
-			check(seg.data[i] == obyte(off + (uint64_t)i, idx), "a byte sent is not the byte written");
+			check(seg.data[i] == obyte(off + (uint64_t)i, idx),
+			      "a byte sent is not the byte written");
 		}
 	}
 	if (m->have_iss && tcp_seq_leq(seg.seq, m->ack) &&
@@ -406,10 +407,11 @@ op_syn(void)
 	struct model *m = pick();
 	uint8_t o = get8();
 	uint32_t irs = (o & 0x80) ? get32() : m->seq + 100000;
+	uint16_t wnd = get16(), mss = (o & 1) ? get16() : 0;
+	int ws = (o & 2) ? (get8() & 15) : -1;
 
 	m->seq = irs + 1;
-	send_seg(m, TCP_SYN, irs, 0, get16(), 0, (o & 1) ? get16() : 0, (o & 2) ? (get8() & 15) : -1,
-		 (o & 4) != 0);
+	send_seg(m, TCP_SYN, irs, 0, wnd, 0, mss, ws, (o & 4) != 0);
 }
 
 /* The kernel as it behaves: in sequence, acknowledging what it got, maybe data and a FIN. */
@@ -597,7 +599,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (d != UINT64_MAX) {
 				F.now = d > F.now ? d : F.now;
 				tcp_stack_timers(F.s, F.now);
-				check(tcp_stack_next_ms(F.s) > F.now, "a deadline due left after the timers");
+				check(tcp_stack_next_ms(F.s) > F.now,
+				      "a deadline due left after the timers");
 			}
 			break;
 		}

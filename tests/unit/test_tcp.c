@@ -894,7 +894,7 @@ test_hs_synack_rexmit(void **state)
 	assert_int_equal(n_conns(), 0);
 }
 
-/* In SYN-RECEIVED, an ACK of anything but our SYN gets <SEQ=SEG.ACK><CTL=RST> (RFC 9293 3.10.7.4). */
+/* In SYN-RECEIVED, an ACK of anything but our SYN: <SEQ=SEG.ACK><CTL=RST> (RFC 9293 3.10.7.4). */
 static void
 test_hs_bad_ack(void **state)
 {
@@ -1268,8 +1268,8 @@ test_tx_rto(void **state)
 		flush();
 		/* Go-back: from SND.UNA, all of it again. */
 		for (uint32_t off = 0; off < 3000; off += 1000) {
-			struct rec *r = expect(TCP_ACK | (off == 2000 ? TCP_PSH : 0), k.iss + 1 + off,
-					       k.seq);
+			uint8_t fl = TCP_ACK | (off == 2000 ? TCP_PSH : 0);
+			struct rec *r = expect(fl, k.iss + 1 + off, k.seq);
 
 			assert_int_equal(r->seg.len, 1000);
 		}
@@ -1312,7 +1312,7 @@ test_tx_rto_partial(void **state)
 	inject(&k, TCP_ACK, k.seq, k.iss + 1 + 1000, k.wnd, NULL, 0);
 	flush();
 	assert_none();
-	/* RFC 6298 5.3: restarted at the ACK, so not due at t0 + 1000 (the RTT sample gives 600+). */
+	/* RFC 6298 5.3: restarted at the ACK, not due at t0 + 1000 (the RTT sample gives 600+). */
 	timers_at(t0 + 1000);
 	flush();
 	assert_none();
@@ -2131,8 +2131,8 @@ test_syn_in_sync(void **state)
 		for (size_t j = 0; j < NELEM(seqs); j++) {
 			struct rec *r;
 
-			inject_from(&H.app, &H.rem, k.sport, k.dport, TCP_SYN, seqs[j], 0, 64240, NULL,
-				    0, peer_mss(), 7);
+			inject_from(&H.app, &H.rem, k.sport, k.dport, TCP_SYN, seqs[j], 0, 64240,
+				    NULL, 0, peer_mss(), 7);
 			r = pop();
 			assert_int_equal(r->seg.flags, TCP_ACK);
 			assert_int_equal(r->seg.ack, k.seq);
