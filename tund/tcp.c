@@ -60,6 +60,7 @@ static const char *const state_names[] = {
 enum {
 	PEND_READ = 1,
 	PEND_WRITE = 2,
+	PEND_CLOSED = 4,        /* done both ways: TIME-WAIT began */
 };
 
 struct tcp_conn {
@@ -97,6 +98,7 @@ struct tcp_conn {
 	bool in_recovery;
 	uint32_t recover;
 	unsigned int probes;            /* persist or keep-alive probes unanswered */
+	unsigned int persist_shift;     /* the persist timer's backoff */
 	/*
 	 * Deadlines (NEVER when not armed); the heap holds their minimum.
 	 * The retransmission and keep-alive deadlines are lazy: an ACK moves
@@ -109,7 +111,7 @@ struct tcp_conn {
 	void *ctx;
 	bool owned;                     /* not released */
 	bool closed_sent;               /* TCP_EV_CLOSED delivered */
-	unsigned int pend_ev;           /* PEND_READ | PEND_WRITE, delivered after a segment */
+	unsigned int pend_ev;           /* PEND_*, delivered after a segment */
 	bool snd_blocked;               /* a write got -EAGAIN: tell when room returns */
 	int err;                        /* why it closed, for read and write */
 	/* Output due at the next flush. */
@@ -282,6 +284,8 @@ reap_later(struct tcp_conn *c)
 	if (c->st == ST_TIME_WAIT) {
 		c->s->st.time_wait--;
 	}
+	/* Out of the count now: a SYN taking a TIME-WAIT's place must find room. */
+	c->s->n_conns--;
 	c->rnext = c->s->reap;
 	c->s->reap = c;
 }
@@ -291,7 +295,6 @@ really_free(struct tcp_conn *c)
 {
 	buf_fini(&c->rcv);
 	buf_fini(&c->snd);
-	c->s->n_conns--;
 	free(c);
 }
 
@@ -340,6 +343,8 @@ set_state(struct tcp_conn *c, enum tcp_state st)
 	}
 	c->st = st;
 	if (st == ST_TIME_WAIT) {
+		/* Done both ways: the owner hears it after this segment (deliver). */
+		c->pend_ev |= PEND_CLOSED;
 		c->s->st.time_wait++;
 		c->rexmit_at = c->persist_at = c->ka_at = NEVER;
 		c->misc_at = c->s->now_ms + TCP_TIME_WAIT_MS;
@@ -370,6 +375,17 @@ closed(struct tcp_conn *c, int err)
 	}
 }
 
+/*
+ * TIME-WAIT is over (its timer, a RST, a new SYN): freed when the owner
+ * let go, else CLOSED until it does, so that its pointer stays good.
+ */
+static void
+time_wait_end(struct tcp_conn *c)
+{
+	set_state(c, ST_CLOSED);
+	closed(c, 0);
+}
+
 /* Output. */
 
 /* The window we offer: the receive buffer's room, never less than already offered. */
@@ -394,6 +410,15 @@ window_field(struct tcp_conn *c, bool syn)
 		return (uint16_t)w;
 	}
 	w = room >> c->rcv_wscale;
+	/*
+	 * Scaling rounds down, which would pull the right edge back from
+	 * what we offered when bytes came since: round up then (RFC 7323
+	 * section 2.4, as Linux does). The few bytes more are trimmed if
+	 * they come.
+	 */
+	if (tcp_seq_lt(c->rcv_nxt + (w << c->rcv_wscale), c->rcv_adv)) {
+		w = (c->rcv_adv - c->rcv_nxt + (1u << c->rcv_wscale) - 1) >> c->rcv_wscale;
+	}
 	if (w > 65535) {
 		w = 65535;
 	}
@@ -623,7 +648,7 @@ send_data(struct tcp_conn *c)
 	/* A zero window with data waiting and nothing in flight: probe it (persist). */
 	if (c->snd_wnd == 0 && c->snd_una == c->snd_max &&
 	    buf_len(&c->snd) > (size_t)(c->snd_nxt - c->snd_una) && c->persist_at == NEVER) {
-		uint64_t t = (uint64_t)c->rto_ms << (c->probes < 6 ? c->probes : 6);
+		uint64_t t = (uint64_t)c->rto_ms << (c->persist_shift < 6 ? c->persist_shift : 6);
 
 		c->persist_at = s->now_ms + (t > TCP_RTO_MAX_MS ? TCP_RTO_MAX_MS : t);
 	}
@@ -643,10 +668,13 @@ output(struct tcp_conn *c)
 		}
 		return;
 	case ST_TIME_WAIT:
-	case ST_CLOSED:
 		if (c->ack_now) {
 			send_ack(c);
 		}
+		return;
+	case ST_CLOSED:
+		/* Reset, timed out or done: an ACK owed before that is owed no more. */
+		c->ack_now = false;
 		return;
 	case ST_ESTABLISHED:
 	case ST_CLOSE_WAIT:
@@ -681,6 +709,9 @@ deliver(struct tcp_conn *c)
 	if ((ev & PEND_WRITE) && c->snd_blocked && c->owned && !c->closed_sent && !c->dead) {
 		c->snd_blocked = false;
 		s->cbs.event(s->arg, c, TCP_EV_WRITABLE, 0);
+	}
+	if ((ev & PEND_CLOSED) && c->owned && !c->closed_sent && !c->dead) {
+		closed(c, 0);
 	}
 }
 
@@ -784,6 +815,13 @@ handle_ack(struct tcp_conn *c, const struct tcp_seg *seg)
 		challenge_ack(c);
 		return false;
 	}
+	/*
+	 * An acceptable ACK answers our probes, whether it acknowledges
+	 * anything or not: a peer that answers keeps the connection open
+	 * however long its window stays closed or the line idle (RFC 9293
+	 * 3.8.6.1 and 3.8.4, RFC 1122 4.2.2.17).
+	 */
+	c->probes = 0;
 	if (tcp_seq_gt(ack, c->snd_una)) {
 		uint32_t acked = ack - c->snd_una;
 		size_t data = buf_len(&c->snd);
@@ -838,6 +876,7 @@ handle_ack(struct tcp_conn *c, const struct tcp_seg *seg)
 		}
 		if (wnd > 0) {
 			c->persist_at = NEVER;
+			c->persist_shift = 0;
 		}
 	}
 	return true;
@@ -888,7 +927,11 @@ segment(struct tcp_conn *c, const struct ip_pkt *pkt, const struct tcp_seg *seg)
 			/* A new connection on the same ports (RFC 9293 3.10.7.4): the old one yields. */
 			struct tcp_tuple t = c->t;
 
-			reap_later(c);
+			/*
+			 * Still owned, it stays CLOSED in the table (so that
+			 * tcp_stack_free finds it); the new one goes in front.
+			 */
+			time_wait_end(c);
 			new_conn(s, &t, pkt, seg);
 			return;
 		}
@@ -910,7 +953,7 @@ segment(struct tcp_conn *c, const struct ip_pkt *pkt, const struct tcp_seg *seg)
 		}
 		s->st.reset_rx++;
 		if (c->st == ST_TIME_WAIT) {
-			reap_later(c);
+			time_wait_end(c);
 			return;
 		}
 		closed(c, ECONNRESET);
@@ -982,8 +1025,11 @@ segment(struct tcp_conn *c, const struct ip_pkt *pkt, const struct tcp_seg *seg)
 			send_ack(c);
 			return;
 		}
-		if (!c->owned) {
-			/* Nobody will read it: the honest answer is a reset. */
+		if (!c->owned && skip < seg->len) {
+			/*
+			 * New data nobody will read: the honest answer is a reset
+			 * (RFC 1122 4.2.2.13). Old data again is not new: ACKed below.
+			 */
 			send_rst(c);
 			closed(c, ECONNRESET);
 			return;
@@ -1129,7 +1175,7 @@ on_misc(struct tcp_conn *c)
 		}
 		break;
 	case ST_TIME_WAIT:
-		reap_later(c);
+		time_wait_end(c);
 		break;
 	case ST_FIN_WAIT_2:
 		if (!c->owned) {
@@ -1202,7 +1248,10 @@ on_persist(struct tcp_conn *c)
 	/* The probe is an old sequence number: the kernel answers with its window (Linux's way). */
 	s->st.probes++;
 	send_ack_at(c, c->snd_una - 1);
-	t = (uint64_t)c->rto_ms << (c->probes < 6 ? c->probes : 6);
+	if (c->persist_shift < 6) {
+		c->persist_shift++;
+	}
+	t = (uint64_t)c->rto_ms << c->persist_shift;
 	c->persist_at = s->now_ms + (t > TCP_RTO_MAX_MS ? TCP_RTO_MAX_MS : t);
 }
 
@@ -1531,11 +1580,11 @@ tcp_conn_write(struct tcp_conn *c, const void *buf, size_t len)
 int
 tcp_conn_shutdown(struct tcp_conn *c)
 {
-	if (c->fin_queued) {
-		return 0;
-	}
 	if (c->st == ST_CLOSED || c->st == ST_SYN_PENDING || c->err) {
 		return -EPIPE;
+	}
+	if (c->fin_queued) {
+		return 0;
 	}
 	c->fin_queued = true;
 	c->fin_seq = c->snd_una + (uint32_t)buf_len(&c->snd);
@@ -1551,8 +1600,13 @@ tcp_conn_abort(struct tcp_conn *c)
 	if (c->dead) {
 		return;
 	}
+	if (c->st == ST_TIME_WAIT) {
+		/* Nothing to reset: TIME-WAIT (and the ACK it may owe) ends on its own. */
+		c->owned = false;
+		return;
+	}
 	s->depth++;
-	if (c->st != ST_CLOSED && c->st != ST_TIME_WAIT) {
+	if (c->st != ST_CLOSED) {
 		send_rst(c);
 	}
 	c->owned = false;
