@@ -55,6 +55,7 @@ struct tconn {
 	bool fast;
 	bool early_done;
 	bool pinned;
+	bool free_on_close;             /* the stream ended: its end's close frees t */
 	size_t early;                   /* bytes that left with the request */
 	struct addr dst;
 	struct dial *dial;
@@ -258,16 +259,19 @@ end_close(void *ctx, bool abortive)
 {
 	struct tconn *t = ctx;
 
-	if (t->tc == NULL) {
-		return;
+	if (t->tc != NULL) {
+		tcp_conn_set_ctx(t->tc, NULL);
+		if (abortive) {
+			t->cap->st.conns_reset++;
+			tcp_conn_abort(t->tc);
+		} else {
+			tcp_conn_release(t->tc);
+		}
+		t->tc = NULL;
 	}
-	if (abortive) {
-		t->cap->st.conns_reset++;
-		tcp_conn_abort(t->tc);
-	} else {
-		tcp_conn_release(t->tc);
+	if (t->free_on_close) {
+		tconn_free(t);
 	}
-	t->tc = NULL;
 }
 
 static const struct stream_end_ops tcp_end_ops = {
@@ -288,9 +292,13 @@ stream_ended(struct stream *s, int err, const char *why, void *arg)
 	}
 	t->cap->st.bytes_up += t->early + stream_bytes_up(s);
 	t->cap->st.bytes_down += stream_bytes_down(s);
-	stream_free(s);                 /* closes the TCP end: a reset unless clean */
+	/*
+	 * The stream may be busy: its free, and the close of its TCP end,
+	 * can come after this returns. t goes with that close, not before.
+	 */
 	t->stream = NULL;
-	tconn_free(t);
+	t->free_on_close = true;
+	stream_free(s);                 /* closes the TCP end: a reset unless clean */
 }
 
 /* An unreachable for the pending SYN, from its destination, then silence. */
@@ -669,6 +677,9 @@ on_tcp_event(void *arg, struct tcp_conn *tc, enum tcp_event ev, int err)
 		}
 		return;
 	case T_STREAM:
+		if (t->stream == NULL) {
+			return;         /* the stream is ending */
+		}
 		if (ev == TCP_EV_CLOSED && err) {
 			stream_abort(t->stream, err, err == ETIMEDOUT ? "local connection timed out"
 								      : "local connection reset");
