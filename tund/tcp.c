@@ -63,6 +63,14 @@ enum {
 	PEND_CLOSED = 4,        /* done both ways: TIME-WAIT began */
 };
 
+/* An out-of-order segment, kept until the hole before it fills. */
+struct ooo {
+	struct ooo *next;
+	uint32_t seq, len;
+	bool fin;
+	uint8_t data[];
+};
+
 struct tcp_conn {
 	struct tcp_stack *s;
 	struct tcp_tuple t;
@@ -77,6 +85,11 @@ struct tcp_conn {
 	uint8_t rcv_wscale;
 	struct buf rcv;
 	bool fin_rcvd;                  /* the application's FIN is in rcv_nxt */
+	struct ooo *ooo;                /* sorted by seq, all after rcv_nxt */
+	unsigned int n_ooo;
+	size_t ooo_bytes;
+	uint32_t ooo_last;              /* seq of the newest one kept: its block goes first */
+	bool sack_ok;                   /* the SYN offered SACK; we offered it back */
 	/* Send side. */
 	uint32_t iss, snd_una, snd_nxt, snd_max;
 	uint32_t snd_wl1, snd_wl2;
@@ -291,8 +304,22 @@ reap_later(struct tcp_conn *c)
 }
 
 static void
+ooo_clear(struct tcp_conn *c)
+{
+	while (c->ooo) {
+		struct ooo *o = c->ooo;
+
+		c->ooo = o->next;
+		free(o);
+	}
+	c->n_ooo = 0;
+	c->ooo_bytes = 0;
+}
+
+static void
 really_free(struct tcp_conn *c)
 {
+	ooo_clear(c);
 	buf_fini(&c->rcv);
 	buf_fini(&c->snd);
 	free(c);
@@ -447,6 +474,48 @@ emit(struct tcp_conn *c, struct tcp_seg *seg)
 	s->cbs.output(s->arg, hdr, hl, seg->data, seg->len);
 }
 
+/*
+ * The SACK blocks of what is kept out of order (RFC 2018 section 4):
+ * contiguous segments make one block, the block holding the newest
+ * segment comes first, the others after it in order.
+ */
+static void
+fill_sack(const struct tcp_conn *c, struct tcp_seg *seg)
+{
+	uint32_t l[TCP_OOO_MAX], r[TCP_OOO_MAX];
+	size_t n = 0, first = 0;
+
+	if (!c->sack_ok || c->ooo == NULL) {
+		return;
+	}
+	for (const struct ooo *o = c->ooo; o; o = o->next) {
+		uint32_t end = o->seq + o->len;
+
+		if (n > 0 && tcp_seq_leq(o->seq, r[n - 1])) {
+			if (tcp_seq_gt(end, r[n - 1])) {
+				r[n - 1] = end;
+			}
+		} else if (n < TCP_OOO_MAX) {
+			l[n] = o->seq;
+			r[n] = end;
+			n++;
+		}
+		if (o->seq == c->ooo_last) {
+			first = n - 1;
+		}
+	}
+	seg->sack_l[0] = l[first];
+	seg->sack_r[0] = r[first];
+	seg->n_sack = 1;
+	for (size_t i = 0; i < n && seg->n_sack < TCP_SACK_MAX; i++) {
+		if (i != first) {
+			seg->sack_l[seg->n_sack] = l[i];
+			seg->sack_r[seg->n_sack] = r[i];
+			seg->n_sack++;
+		}
+	}
+}
+
 /* A bare ACK carrying our window, at seq (snd_nxt, or snd_una - 1 for a probe). */
 static void
 send_ack_at(struct tcp_conn *c, uint32_t seq)
@@ -457,6 +526,7 @@ send_ack_at(struct tcp_conn *c, uint32_t seq)
 	seg.ack = c->rcv_nxt;
 	seg.flags = TCP_ACK;
 	seg.wnd = window_field(c, false);
+	fill_sack(c, &seg);
 	emit(c, &seg);
 }
 
@@ -499,6 +569,7 @@ send_synack(struct tcp_conn *c)
 	if (c->ws_ok) {
 		seg.wscale = (int8_t)c->rcv_wscale;
 	}
+	seg.sack_ok = c->sack_ok;
 	emit(c, &seg);
 }
 
@@ -576,6 +647,7 @@ xmit(struct tcp_conn *c, uint32_t seq, uint32_t max)
 	seg.wnd = window_field(c, false);
 	seg.data = n ? p + off : NULL;
 	seg.len = n;
+	fill_sack(c, &seg);
 	if (tcp_seq_lt(seq, c->snd_max)) {
 		c->s->st.retransmits++;
 	}
@@ -761,6 +833,7 @@ new_conn(struct tcp_stack *s, const struct tcp_tuple *t, const struct ip_pkt *pk
 			c->rcv_wscale++;
 		}
 	}
+	c->sack_ok = seg->sack_ok;
 	c->snd_wnd = seg->wnd;
 	c->max_snd_wnd = seg->wnd;
 	c->snd_wl1 = seg->seq;
@@ -886,6 +959,108 @@ static bool
 fin_acked(const struct tcp_conn *c)
 {
 	return c->fin_queued && tcp_seq_gt(c->snd_una, c->fin_seq);
+}
+
+/* The application's FIN, now that every byte before it is in. */
+static void
+take_fin(struct tcp_conn *c)
+{
+	c->fin_rcvd = true;
+	c->rcv_nxt++;
+	c->pend_ev |= PEND_READ;
+	switch (c->st) {
+	case ST_SYN_RCVD:
+	case ST_ESTABLISHED:
+		set_state(c, ST_CLOSE_WAIT);
+		break;
+	case ST_FIN_WAIT_1:
+		set_state(c, fin_acked(c) ? ST_TIME_WAIT : ST_CLOSING);
+		break;
+	case ST_FIN_WAIT_2:
+		set_state(c, ST_TIME_WAIT);
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * Keeps a segment that came after a hole, trimmed to the window (what
+ * lies past it is not ours to keep). Bounded twice: TCP_OOO_MAX segments,
+ * and bytes the receive buffer could hold. False when not kept.
+ */
+static bool
+ooo_keep(struct tcp_conn *c, uint32_t seq, const uint8_t *data, uint32_t len, bool fin)
+{
+	uint32_t end = c->rcv_nxt + rcv_wnd(c);
+	struct ooo **pp = &c->ooo, *o;
+
+	if (tcp_seq_gt(seq + len, end)) {
+		len = tcp_seq_gt(end, seq) ? end - seq : 0;
+		fin = false;
+	}
+	if (len == 0 || c->n_ooo >= TCP_OOO_MAX || c->ooo_bytes + len > c->rcv.cap) {
+		return false;
+	}
+	while (*pp && tcp_seq_lt((*pp)->seq, seq)) {
+		pp = &(*pp)->next;
+	}
+	if (*pp && (*pp)->seq == seq && (*pp)->len >= len) {
+		/* Already kept: a retransmission of it. */
+		c->ooo_last = seq;
+		return true;
+	}
+	o = malloc(sizeof(*o) + len);
+	if (o == NULL) {
+		return false;
+	}
+	o->seq = seq;
+	o->len = len;
+	o->fin = fin;
+	memcpy(o->data, data, len);
+	o->next = *pp;
+	*pp = o;
+	c->n_ooo++;
+	c->ooo_bytes += len;
+	c->ooo_last = seq;
+	c->s->st.ooo_kept++;
+	return true;
+}
+
+/* The hole filled: what was kept moves into the receive buffer, in order. */
+static void
+ooo_merge(struct tcp_conn *c)
+{
+	bool fin = false;
+
+	while (c->ooo && tcp_seq_leq(c->ooo->seq, c->rcv_nxt)) {
+		struct ooo *o = c->ooo;
+		uint32_t skip = c->rcv_nxt - o->seq;
+
+		if (skip < o->len) {
+			size_t n = o->len - skip, room = buf_room(&c->rcv);
+
+			if (n > room) {
+				n = room;
+			}
+			if (n > 0 && buf_put(&c->rcv, o->data + skip, n) == 0) {
+				c->rcv_nxt += (uint32_t)n;
+				c->pend_ev |= PEND_READ;
+			}
+			fin = o->fin && n == o->len - skip;
+		}
+		c->ooo = o->next;
+		c->n_ooo--;
+		c->ooo_bytes -= o->len;
+		free(o);
+		if (fin) {
+			break;
+		}
+	}
+	if (fin && !c->fin_rcvd) {
+		ooo_clear(c);
+		take_fin(c);
+	}
 }
 
 /* A segment for an existing connection (RFC 9293 section 3.10.7). */
@@ -1035,8 +1210,13 @@ segment(struct tcp_conn *c, const struct ip_pkt *pkt, const struct tcp_seg *seg)
 			return;
 		}
 		if (skip == 0 && seg->seq != c->rcv_nxt) {
-			/* Out of order: not kept; a duplicate ACK at once starts the kernel's fast retransmit. */
-			s->st.drop_out_of_order++;
+			/*
+			 * After a hole: kept, and a duplicate ACK at once (with SACK
+			 * blocks) starts the kernel's recovery of the hole alone.
+			 */
+			if (!ooo_keep(c, seg->seq, seg->data, (uint32_t)seg->len, fl & TCP_FIN)) {
+				s->st.drop_out_of_order++;
+			}
 			send_ack(c);
 			return;
 		}
@@ -1056,29 +1236,23 @@ segment(struct tcp_conn *c, const struct ip_pkt *pkt, const struct tcp_seg *seg)
 				return;
 			}
 		}
+		if (c->ooo) {
+			bool had_fin = c->fin_rcvd;
+
+			ooo_merge(c);
+			if (c->fin_rcvd && !had_fin) {
+				c->ack_now = true;
+				mark_pending(c);
+				return;
+			}
+		}
 		c->ack_now = true;
 		mark_pending(c);
 	}
 	if (fl & TCP_FIN) {
-		if (!c->fin_rcvd && seg->seq + (uint32_t)seg->len == c->rcv_nxt - 0 &&
-		    tcp_seq_geq(c->rcv_nxt, seg->seq + (uint32_t)seg->len)) {
-			c->fin_rcvd = true;
-			c->rcv_nxt++;
-			c->pend_ev |= PEND_READ;
-			switch (c->st) {
-			case ST_SYN_RCVD:
-			case ST_ESTABLISHED:
-				set_state(c, ST_CLOSE_WAIT);
-				break;
-			case ST_FIN_WAIT_1:
-				set_state(c, fin_acked(c) ? ST_TIME_WAIT : ST_CLOSING);
-				break;
-			case ST_FIN_WAIT_2:
-				set_state(c, ST_TIME_WAIT);
-				break;
-			default:
-				break;
-			}
+		if (!c->fin_rcvd && seg->seq + (uint32_t)seg->len == c->rcv_nxt) {
+			ooo_clear(c);
+			take_fin(c);
 		} else if (c->st == ST_TIME_WAIT) {
 			/* A retransmitted FIN: our ACK was lost. Again, and TIME-WAIT restarts. */
 			c->misc_at = s->now_ms + TCP_TIME_WAIT_MS;
@@ -1210,6 +1384,23 @@ on_rexmit(struct tcp_conn *c)
 	if (s->now_ms < c->rexmit_base_ms + c->rto_ms) {
 		/* An ACK came since it was armed: not due yet. */
 		c->rexmit_at = c->rexmit_base_ms + c->rto_ms;
+		return;
+	}
+	if (c->snd_wnd == 0) {
+		/*
+		 * The window closed on data in flight (RFC 9293 3.8.6.2.1): the
+		 * peer is there, it has no room. Probe it instead of timing out;
+		 * once it opens, everything from snd_una goes again.
+		 */
+		uint64_t t = (uint64_t)c->rto_ms << c->persist_shift;
+
+		c->snd_nxt = c->snd_una;
+		c->in_recovery = false;
+		c->dupacks = 0;
+		c->rtt_timing = false;
+		if (c->persist_at == NEVER) {
+			c->persist_at = s->now_ms + (t > TCP_RTO_MAX_MS ? TCP_RTO_MAX_MS : t);
+		}
 		return;
 	}
 	if (++c->retries > TCP_DATA_RETRIES) {

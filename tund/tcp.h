@@ -13,9 +13,13 @@
  *    (tcp_conn_accept) or refuses it (tcp_conn_refuse: RST; tcp_conn_drop:
  *    silently, after the owner sent an ICMP error); the kernel's SYN
  *    retransmissions are absorbed meanwhile;
- *  - MSS (both families, any size up to the MTU) and window scaling are
- *    negotiated; SACK and timestamps are not offered (a local link loses
- *    almost nothing, and NewReno recovery repairs what it loses);
+ *  - MSS (both families, any size up to the MTU), window scaling and
+ *    SACK-permitted are negotiated; timestamps are not offered. As a
+ *    receiver, segments that arrive out of order are kept (within the
+ *    window, TCP_OOO_MAX of them) and reported in SACK blocks, so a loss
+ *    costs the kernel one retransmission, not a timeout; as a sender, the
+ *    kernel's SACK blocks are read but not used (a local link loses
+ *    little, and NewReno recovery repairs it);
  *  - the full state machine after that: half-close both ways,
  *    simultaneous close, RST with RFC 5961 checks (exact sequence resets,
  *    in-window ones get a challenge ACK), SYN in a synchronised state
@@ -29,9 +33,10 @@
  *  - loss recovery: RTO per RFC 6298 (with a floor for the kernel's
  *    delayed ACKs), fast retransmit on three duplicate ACKs and, until the
  *    loss is repaired, the next segment at once on each partial ACK
- *    (NewReno, RFC 6582); out-of-order segments are not kept (a local
- *    link does not reorder): each gets an immediate duplicate ACK, so the
- *    kernel's own fast retransmit starts at once;
+ *    (NewReno, RFC 6582); each out-of-order segment gets an immediate
+ *    duplicate ACK with SACK blocks, so the kernel's own recovery starts at
+ *    once; a window that closes on data in flight is probed, not timed out
+ *    (RFC 9293 3.8.6.2.1);
  *  - no delayed ACKs and no Nagle: everything due is sent by
  *    tcp_stack_flush(), which the glue calls once per loop iteration, so a
  *    batch of segments gets one ACK and small writes coalesce, with no
@@ -70,6 +75,8 @@
 #define TCP_KEEPALIVE_PROBES 3
 /* A connection in FIN-WAIT-2 whose owner let go waits this long for the application's FIN. */
 #define TCP_FIN_WAIT2_MS 60000
+/* Out-of-order segments kept per connection (their bytes also fit the window). */
+#define TCP_OOO_MAX 64
 
 struct tcp_stack;
 struct tcp_conn;
@@ -124,7 +131,8 @@ struct tcp_stats {
 	uint64_t drop_wire[TCP_WIRE_COUNT];     /* tcp_wire_parse said no */
 	uint64_t drop_no_conn;          /* not a SYN, no connection: answered with RST */
 	uint64_t drop_out_of_window;    /* answered with an ACK */
-	uint64_t drop_out_of_order;     /* answered with a duplicate ACK */
+	uint64_t drop_out_of_order;     /* not kept (past the window, or too many) */
+	uint64_t ooo_kept;              /* kept until the hole before them filled */
 	uint64_t drop_full;             /* the table is full: SYN refused */
 	uint64_t challenge_acks;        /* RFC 5961 */
 };

@@ -78,8 +78,18 @@ parse_options(struct cur *o, struct tcp_seg *seg)
 			}
 			seg->has_ts = true;
 			break;
+		case 5: /* SACK blocks, RFC 2018 section 3: 8 bytes each */
+			if (len < 10 || (len - 2) % 8 != 0) {
+				return false;
+			}
+			while (cur_left(&v) >= 8 && seg->n_sack < TCP_SACK_MAX) {
+				cur_get_u32(&v, &seg->sack_l[seg->n_sack]);
+				cur_get_u32(&v, &seg->sack_r[seg->n_sack]);
+				seg->n_sack++;
+			}
+			break;
 		default:
-			/* SACK blocks and the rest: skipped by their length. */
+			/* The rest: skipped by their length. */
 			break;
 		}
 	}
@@ -148,6 +158,26 @@ tcp_wire_build(uint8_t *out, size_t cap, const struct addr *src, const struct ad
 		wcur_put_u8(&o, 1);
 		wcur_put_u8(&o, 4);
 		wcur_put_u8(&o, 2);
+	}
+	if (seg->n_sack > 0 && o.len + 4 + 8 <= TCP_OPTS_MAX) {
+		/* As many blocks as the option space has room for, the first (newest) first. */
+		size_t n = (TCP_OPTS_MAX - o.len - 4) / 8;
+
+		if (n > seg->n_sack) {
+			n = seg->n_sack;
+		}
+		wcur_put_u8(&o, 1);
+		wcur_put_u8(&o, 1);
+		wcur_put_u8(&o, 5);
+		wcur_put_u8(&o, (uint8_t)(2 + 8 * n));
+		for (size_t i = 0; i < n; i++) {
+			wcur_put_u32(&o, seg->sack_l[i]);
+			wcur_put_u32(&o, seg->sack_r[i]);
+		}
+	}
+	/* The option space must stay a multiple of 4 (RFC 9293 3.1: data offset in words). */
+	while (o.len % 4 != 0) {
+		wcur_put_u8(&o, 1);
 	}
 	olen = o.len;
 	tcp_len = TCP_HDR_MIN + olen;

@@ -28,8 +28,13 @@
 #define TCP_URG 0x20
 
 #define TCP_HDR_MIN 20
-/* Options we build: MSS (4), window scale (3 + 1 NOP), SACK-permitted (2 + 2 NOP). */
-#define TCP_OPTS_MAX 12
+/*
+ * Options we build: on a SYN-ACK MSS (4), window scale (3 + 1 NOP),
+ * SACK-permitted (2 + 2 NOP); on other segments up to TCP_SACK_MAX SACK
+ * blocks (2 NOP + 2 + 8 each). The option space is 40 bytes.
+ */
+#define TCP_OPTS_MAX 40
+#define TCP_SACK_MAX 4
 /* The longest IP + TCP header tcp_wire_build writes. */
 #define TCP_WIRE_HDR_MAX (IP_HDR_MAX + TCP_HDR_MIN + TCP_OPTS_MAX)
 
@@ -42,6 +47,8 @@ struct tcp_seg {
 	uint16_t mss;
 	int8_t wscale;
 	bool sack_ok;
+	uint8_t n_sack;         /* SACK blocks (RFC 2018): read, and built when n_sack > 0 */
+	uint32_t sack_l[TCP_SACK_MAX], sack_r[TCP_SACK_MAX];
 	bool has_ts;
 	uint32_t ts_val, ts_ecr;
 	const uint8_t *data;    /* the payload, borrowed from the packet */
@@ -65,7 +72,7 @@ enum tcp_wire_res tcp_wire_parse(const struct ip_pkt *pkt, struct tcp_seg *seg);
 
 /*
  * Writes the IP and TCP headers (with seg's options: mss when not 0,
- * wscale when >= 0, sack_ok; timestamps are never sent) for a segment
+ * wscale when >= 0, sack_ok, n_sack blocks; timestamps are never sent) for a segment
  * src -> dst carrying seg->data/len, checksummed over the payload too.
  * The payload itself is not copied: the caller sends the header and
  * then the payload. Returns the header length, or 0 when cap is short
