@@ -634,6 +634,13 @@ xmit(struct tcp_conn *c, uint32_t seq, uint32_t max)
 	size_t n = off < len ? len - off : 0;
 	bool fin;
 
+	/* SACK blocks take option room, and the MSS counts none (RFC 6691): the payload yields. */
+	fill_sack(c, &seg);
+	if (seg.n_sack && max + 4 + 8 * (uint32_t)seg.n_sack > c->mss) {
+		uint32_t opt = 4 + 8 * (uint32_t)seg.n_sack;
+
+		max = c->mss > opt ? (max < c->mss - opt ? max : c->mss - opt) : 0;
+	}
 	if (n > max) {
 		n = max;
 	}
@@ -647,7 +654,6 @@ xmit(struct tcp_conn *c, uint32_t seq, uint32_t max)
 	seg.wnd = window_field(c, false);
 	seg.data = n ? p + off : NULL;
 	seg.len = n;
-	fill_sack(c, &seg);
 	if (tcp_seq_lt(seq, c->snd_max)) {
 		c->s->st.retransmits++;
 	}
