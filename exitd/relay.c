@@ -999,6 +999,7 @@ run(struct relay *r)
 
 	do {
 		size_t up0 = buf_len(&r->up), down0 = buf_len(&r->down);
+		uint64_t in_up0 = r->bytes_up, in_down0 = r->bytes_down;
 		bool ceof0 = r->c_eof, ueof0 = r->u_eof;
 
 		again = false;
@@ -1069,8 +1070,18 @@ run(struct relay *r)
 		if (!write_client(r)) {
 			return;
 		}
+		/*
+		 * Bytes that came in and went out again in one pass leave the
+		 * lengths as they were: count what was read, too. And a record
+		 * may wait decrypted inside OpenSSL (no read-ahead here, so
+		 * SSL_pending says it all), with the socket empty: no
+		 * event will come for it, so it is read now while there is room.
+		 */
 		again = buf_len(&r->up) != up0 || buf_len(&r->down) != down0 ||
-			r->c_eof != ceof0 || r->u_eof != ueof0;
+			r->bytes_up != in_up0 || r->bytes_down != in_down0 ||
+			r->c_eof != ceof0 || r->u_eof != ueof0 ||
+			(r->state == R_RELAY && !r->c_eof && buf_room(&r->up) > 0 &&
+			 SSL_pending(r->ssl) > 0);
 	} while (again);
 
 	/* Done when both directions ended and everything was delivered. */
