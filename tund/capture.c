@@ -61,8 +61,7 @@ struct tconn {
 	struct dial *dial;
 	struct stream *stream;
 	/* DNS over TCP. */
-	uint8_t *frame;                 /* 2 + DNS_MAX_MSG, while a frame is read */
-	size_t frame_len;
+	struct dns_frame frame;         /* the query being read */
 	struct buf pend;                /* framed answers the connection could not take yet */
 	struct dtq *queries;            /* forwarded, in flight */
 	unsigned int inflight;
@@ -203,7 +202,7 @@ tconn_free(struct tconn *t)
 		fakeip_unpin(cap->fip, &t->dst, ev_now_ms(cap->ev));
 	}
 	buf_fini(&t->pend);
-	free(t->frame);
+	dns_frame_fini(&t->frame);
 	if (t->prev) {
 		t->prev->next = t->next;
 	} else {
@@ -532,8 +531,9 @@ dns_pump(struct tconn *t)
 	}
 	t->last_ms = ev_now_ms(cap->ev);
 	while (dns_flush(t) && t->inflight < DNS_TCP_MAX_INFLIGHT) {
-		size_t len, want, n;
+		size_t len, n, mlen;
 		const uint8_t *p = tcp_conn_peek(t->tc, &len);
+		uint8_t *msg;
 
 		if (len == 0) {
 			if (tcp_conn_eof(t->tc) && t->inflight == 0) {
@@ -542,23 +542,15 @@ dns_pump(struct tconn *t)
 			}
 			return;
 		}
-		if (t->frame == NULL) {
-			t->frame = malloc(2 + DNS_MAX_MSG);
-			if (t->frame == NULL) {
-				dns_close(t, true);
-				return;
-			}
+		n = dns_frame_take(&t->frame, p, len, &msg, &mlen);
+		if (n == 0) {
+			dns_close(t, true);
+			return;
 		}
-		want = t->frame_len < 2 ? 2 : 2 + ((size_t)t->frame[0] << 8 | t->frame[1]);
-		n = want - t->frame_len < len ? want - t->frame_len : len;
-		memcpy(t->frame + t->frame_len, p, n);
-		t->frame_len += n;
+		/* The query is in the frame's buffer: the connection's may move now. */
 		tcp_conn_consume(t->tc, n);
-		if (t->frame_len == want && want > 2) {
-			t->frame_len = 0;
-			dns_frame(t, t->frame + 2, want - 2);
-		} else if (t->frame_len == 2 && want == 2 && t->frame[0] == 0 && t->frame[1] == 0) {
-			t->frame_len = 0;
+		if (msg) {
+			dns_frame(t, msg, mlen);
 		}
 	}
 }

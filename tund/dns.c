@@ -19,6 +19,7 @@
 #include "dns.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -744,4 +745,43 @@ dns_question(const uint8_t *q, size_t qlen, char *name, size_t name_cap, uint16_
 		*qclass = qr.qclass;
 	}
 	return true;
+}
+
+size_t
+dns_frame_take(struct dns_frame *f, const uint8_t *p, size_t len, uint8_t **msg,
+	       size_t *msg_len)
+{
+	size_t want, n;
+
+	*msg = NULL;
+	*msg_len = 0;
+	if (len == 0) {
+		return 0;
+	}
+	if (f->buf == NULL) {
+		f->buf = malloc(2 + DNS_MAX_MSG);
+		if (f->buf == NULL) {
+			return 0;
+		}
+	}
+	want = f->len < 2 ? 2 : 2 + ((size_t)f->buf[0] << 8 | f->buf[1]);
+	n = want - f->len < len ? want - f->len : len;
+	memcpy(f->buf + f->len, p, n);
+	f->len += n;
+	if (f->len == 2 && f->buf[0] == 0 && f->buf[1] == 0) {
+		f->len = 0;             /* an empty frame */
+	} else if (f->len == want && want > 2) {
+		*msg = f->buf + 2;
+		*msg_len = want - 2;
+		f->len = 0;
+	}
+	return n;
+}
+
+void
+dns_frame_fini(struct dns_frame *f)
+{
+	free(f->buf);
+	f->buf = NULL;
+	f->len = 0;
 }

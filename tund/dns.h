@@ -105,4 +105,26 @@ void dns_set_id(uint8_t *msg, size_t len, uint16_t id);
 bool dns_question(const uint8_t *q, size_t qlen, char *name, size_t name_cap, uint16_t *qtype,
 		  uint16_t *qclass);
 
+/*
+ * DNS over TCP's framing (RFC 7766 section 8: a 2-byte length, then the
+ * message), reassembled from a byte stream one frame at a time, for tund's
+ * own DNS-over-TCP server and the DNS stream through the exit alike. The
+ * buffer (2 + DNS_MAX_MSG bytes) is allocated on first use.
+ */
+struct dns_frame {
+	uint8_t *buf;
+	size_t len;
+};
+
+/*
+ * Takes up to len bytes of p, stopping at the end of a frame; returns how
+ * many were taken. When that completes a frame, *msg and *msg_len give
+ * its message (the caller may edit it; valid until the next call);
+ * otherwise *msg is NULL. Empty
+ * frames are skipped. 0 with *msg NULL and len > 0: out of memory.
+ */
+size_t dns_frame_take(struct dns_frame *f, const uint8_t *p, size_t len, uint8_t **msg,
+		      size_t *msg_len);
+void dns_frame_fini(struct dns_frame *f);
+
 #endif

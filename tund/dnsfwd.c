@@ -39,8 +39,7 @@ struct dnsfwd {
 	size_t n;
 	uint16_t next_id;
 	struct buf out;                 /* framed queries for the stream */
-	uint8_t *in;                    /* one frame being reassembled (2 + DNS_MAX_MSG) */
-	size_t in_len;
+	struct dns_frame in;            /* the answer being reassembled */
 	struct dial *dial;
 	struct stream *stream;
 	struct ev_timer timer;          /* the oldest query's deadline */
@@ -98,7 +97,7 @@ fail_all(struct dnsfwd *f)
 		answer(f, f->head, NULL, 0);
 	}
 	buf_fini(&f->out);
-	f->in_len = 0;
+	f->in.len = 0;
 	arm(f);
 }
 
@@ -160,30 +159,16 @@ end_write(void *ctx, const void *buf, size_t len)
 	const uint8_t *p = buf;
 	size_t used = 0;
 
-	if (f->in == NULL) {
-		f->in = malloc(2 + DNS_MAX_MSG);
-		if (f->in == NULL) {
+	while (used < len) {
+		uint8_t *msg;
+		size_t mlen, n = dns_frame_take(&f->in, p + used, len - used, &msg, &mlen);
+
+		if (n == 0) {
 			return -ENOMEM;
 		}
-	}
-	while (used < len) {
-		size_t want = 2, n;
-
-		if (f->in_len >= 2) {
-			want = 2 + ((size_t)f->in[0] << 8 | f->in[1]);
-		}
-		n = want - f->in_len;
-		if (n > len - used) {
-			n = len - used;
-		}
-		memcpy(f->in + f->in_len, p + used, n);
-		f->in_len += n;
 		used += n;
-		if (f->in_len == want && want > 2) {
-			frame(f, f->in + 2, want - 2);
-			f->in_len = 0;
-		} else if (f->in_len == 2 && want == 2 && f->in[0] == 0 && f->in[1] == 0) {
-			f->in_len = 0;          /* an empty frame: nothing to match */
+		if (msg) {
+			frame(f, msg, mlen);
 		}
 	}
 	return (ssize_t)len;
@@ -406,7 +391,7 @@ dnsfwd_free(struct dnsfwd *f)
 	dial_free(f->dial);
 	stream_free(f->stream);
 	buf_fini(&f->out);
-	free(f->in);
+	dns_frame_fini(&f->in);
 	free(f);
 }
 

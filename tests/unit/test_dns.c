@@ -1298,10 +1298,61 @@ test_question(void **state)
 	assert_false(dns_question(NULL, 0, name, sizeof(name), NULL, NULL));
 }
 
+/* DNS over TCP framing: frames split anywhere, several in one buffer, empty ones skipped. */
+static void
+test_frames(void **state)
+{
+	static const uint8_t stream[] = { 0, 3, 'a', 'b', 'c', 0, 0, 0, 1, 'x', 0, 2, 'y', 'z' };
+	const char *want[] = { "abc", "x", "yz" };
+	struct dns_frame f = { 0 };
+
+	/* Fed one byte at a time, then all at once: the same three messages. */
+	for (size_t step = 1; step <= sizeof(stream); step += sizeof(stream) - 1) {
+		size_t off = 0, got = 0;
+
+		while (off < sizeof(stream)) {
+			size_t len = sizeof(stream) - off < step ? sizeof(stream) - off : step, mlen;
+			uint8_t *msg;
+			size_t n = dns_frame_take(&f, stream + off, len, &msg, &mlen);
+
+			assert_true(n > 0 && n <= len);
+			off += n;
+			if (msg) {
+				assert_true(got < 3);
+				assert_int_equal(mlen, strlen(want[got]));
+				assert_memory_equal(msg, want[got], mlen);
+				got++;
+			}
+		}
+		assert_int_equal(got, 3);
+		assert_int_equal(f.len, 0);
+	}
+	/* The longest frame: 65535 bytes. */
+	{
+		static uint8_t big[2 + DNS_MAX_MSG];
+		uint8_t *msg = NULL;
+		size_t mlen = 0, off = 0;
+
+		big[0] = 0xff;
+		big[1] = 0xff;
+		while (msg == NULL) {
+			size_t n = dns_frame_take(&f, big + off, sizeof(big) - off, &msg, &mlen);
+
+			assert_true(n > 0);
+			off += n;
+		}
+		assert_int_equal(off, sizeof(big));
+		assert_int_equal(mlen, DNS_MAX_MSG);
+	}
+	dns_frame_fini(&f);
+	assert_null(f.buf);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_frames),
 		cmocka_unit_test(test_a_aaaa),
 		cmocka_unit_test(test_dig_query),
 		cmocka_unit_test(test_mixed_case),
