@@ -39,8 +39,8 @@ static const uint8_t mapped_prefix[12] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
 };
 
-static size_t
-family_len(uint8_t family)
+size_t
+addr_family_len(uint8_t family)
 {
 	switch (family) {
 	case AF_INET:
@@ -76,7 +76,7 @@ normalize(struct addr *a)
 static void
 clean_copy(struct addr *dst, const struct addr *src)
 {
-	size_t len = family_len(src->family);
+	size_t len = addr_family_len(src->family);
 
 	memset(dst, 0, sizeof(*dst));
 	if (len == 0) {
@@ -347,7 +347,7 @@ addr_port_parse(const char *s, struct addr *out, uint16_t *port)
 static bool
 host_bits_zero(const struct addr *a, unsigned int prefix)
 {
-	size_t len = family_len(a->family);
+	size_t len = addr_family_len(a->family);
 
 	for (size_t i = prefix / 8; i < len; i++) {
 		unsigned int keep = i == prefix / 8 ? prefix % 8 : 0;
@@ -378,7 +378,7 @@ cidr_parse(const char *s, struct cidr *out)
 	if (parse_raw(s, alen, &c.addr) != 0) {
 		return -EINVAL;
 	}
-	bits = family_len(c.addr.family) * 8;
+	bits = addr_family_len(c.addr.family) * 8;
 	if (slash != NULL) {
 		if (parse_dec(slash + 1, len - alen - 1, bits, &bits) != 0) {
 			return -EINVAL;
@@ -405,7 +405,7 @@ bool
 cidr_contains(const struct cidr *c, const struct addr *a)
 {
 	struct addr net, x;
-	size_t full, len = family_len(c->addr.family);
+	size_t full, len = addr_family_len(c->addr.family);
 	unsigned int prefix = c->prefix;
 
 	if (len == 0) {
@@ -420,7 +420,7 @@ cidr_contains(const struct cidr *c, const struct addr *a)
 		prefix -= 96;
 	}
 	clean_copy(&x, a);
-	if (x.family != net.family || prefix > family_len(net.family) * 8) {
+	if (x.family != net.family || prefix > addr_family_len(net.family) * 8) {
 		return false;
 	}
 	full = prefix / 8;

@@ -44,6 +44,8 @@ int addr_port_parse(const char *s, struct addr *out, uint16_t *port);
 int cidr_parse(const char *s, struct cidr *out);
 bool cidr_contains(const struct cidr *c, const struct addr *a);
 bool addr_eq(const struct addr *a, const struct addr *b);
+/* Bytes of an address of the family: 4, 16, or 0 for neither. */
+size_t addr_family_len(uint8_t family);
 /* Sets a from 4 or 16 raw network-order bytes (16: mapped IPv4 normalized). */
 void addr_set_raw(struct addr *a, const void *raw, size_t len);
 

@@ -236,6 +236,19 @@ parse_digits(const char *s, uint64_t *out, const char **end)
 	return true;
 }
 
+/* The range check both number parsers end with. */
+static bool
+in_range(struct conf *c, const char *what, uint64_t v, uint64_t min, uint64_t max, uint64_t *out)
+{
+	if (v < min || v > max) {
+		conf_err(c, "%s: %" PRIu64 " is out of range %" PRIu64 "..%" PRIu64, what, v, min,
+			 max);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
 bool
 conf_u64_hex(struct conf *c, const char *what, const char *s, uint64_t min, uint64_t max,
 	     uint64_t *out)
@@ -260,13 +273,7 @@ conf_u64_hex(struct conf *c, const char *what, const char *s, uint64_t min, uint
 		conf_err(c, "%s: '%.40s' is not a number", what, s);
 		return false;
 	}
-	if (v < min || v > max) {
-		conf_err(c, "%s: %" PRIu64 " is out of range %" PRIu64 "..%" PRIu64, what, v, min,
-			 max);
-		return false;
-	}
-	*out = v;
-	return true;
+	return in_range(c, what, v, min, max, out);
 }
 
 bool
@@ -288,13 +295,7 @@ conf_u64(struct conf *c, const char *what, const char *s, uint64_t min, uint64_t
 		conf_err(c, "%s: '%s' is not a number", what, s);
 		return false;
 	}
-	if (v < min || v > max) {
-		conf_err(c, "%s: %" PRIu64 " is out of range %" PRIu64 "..%" PRIu64, what, v, min,
-			 max);
-		return false;
-	}
-	*out = v;
-	return true;
+	return in_range(c, what, v, min, max, out);
 }
 
 bool

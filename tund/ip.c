@@ -182,19 +182,6 @@ ip_csum_fold(uint32_t sum)
 	return (uint16_t)~fold16(sum);
 }
 
-static size_t
-family_len(uint8_t family)
-{
-	switch (family) {
-	case AF_INET:
-		return 4;
-	case AF_INET6:
-		return 16;
-	default:
-		return 0;
-	}
-}
-
 uint32_t
 ip_pseudo_sum(const struct addr *src, const struct addr *dst, uint8_t proto, size_t l4_len)
 {
@@ -202,7 +189,7 @@ ip_pseudo_sum(const struct addr *src, const struct addr *dst, uint8_t proto, siz
 	size_t alen;
 	uint32_t sum;
 
-	alen = family_len(src->family);
+	alen = addr_family_len(src->family);
 	if (alen == 0 || dst->family != src->family) {
 		return 0;
 	}
@@ -221,7 +208,7 @@ static bool
 addr_unspecified(const struct addr *a)
 {
 	static const uint8_t zero[16];
-	size_t alen = family_len(a->family);
+	size_t alen = addr_family_len(a->family);
 
 	return alen == 0 || memcmp(a->a, zero, alen) == 0;
 }
