@@ -28,6 +28,7 @@
 #                                           run CMD in that namespace (n_r4: TOPO_RELAYS=4)
 #   topo_up [RUN_DIR] / topo_down           (topo_down is idempotent)
 #   topo_need_exitd                         skip the whole test when exitd is not built
+#   BGPIDS+=(PID) / cleanup_bg / forget PID background processes of the test, stopped by PID
 #   t_ok DESC, t_fail DESC [DETAIL...], t_skip DESC REASON
 #   t_check DESC CMD...                     ok when CMD exits 0; its output shown when not
 #   t_eq DESC EXPECTED ACTUAL
@@ -122,6 +123,28 @@ topo_need_exitd() {
 		echo "1..0 # SKIP exitd is not built"
 		exit 0
 	fi
+}
+
+# A test's own background processes: BGPIDS+=("$!") after starting one,
+# cleanup_bg (in the EXIT trap) stops them all by PID.
+BGPIDS=()
+cleanup_bg() {
+	local p
+	for p in "${BGPIDS[@]}"; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	BGPIDS=()
+}
+
+# forget PID: a child reaped by wait is no longer ours to signal (its PID
+# may be reused), so cleanup_bg must not see it.
+forget() {
+	local p keep=()
+	for p in "${BGPIDS[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	BGPIDS=("${keep[@]}")
 }
 
 t_ok() {

@@ -25,14 +25,6 @@ topo_need_exitd
 H3=(-r "$R1_ADDR,$R1_PIN" -r "$R2_ADDR,$R2_PIN" -r "$R3_ADDR,$R3_PIN")
 chain3() { n_client "$CHAIN" "${H3[@]}" "$@"; }
 BGPIDS=()
-cleanup_bg() {
-	local p
-	for p in "${BGPIDS[@]}"; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	BGPIDS=()
-}
 trap 'cleanup_bg; topo_down' EXIT
 
 # Expects chain to exit with a given status; prints its stderr on mismatch.

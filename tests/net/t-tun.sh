@@ -65,21 +65,6 @@ topo_up
 topo_need_exitd
 
 BGPIDS=()
-cleanup_bg() {
-	local p
-	for p in "${BGPIDS[@]}"; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	BGPIDS=()
-}
-forget() {
-	local p keep=()
-	for p in "${BGPIDS[@]}"; do
-		[ "$p" = "$1" ] || keep+=("$p")
-	done
-	BGPIDS=("${keep[@]}")
-}
 trap 'cleanup_bg; topo_down' EXIT
 
 CONF=$RUN/tund.conf
