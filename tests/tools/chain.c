@@ -130,15 +130,20 @@ struct bridge {
 static void
 bridge_done(struct bridge *b, int code)
 {
-	if (b->sock) {
-		/* Listen mode: one connection ends, the tool goes on. */
-		if (b->st) {
-			stream_free(b->st);
-		} else {
-			circuit_free(b->c);
+	bool sock = b->sock;
+
+	/* The stream owns the circuit (and, in listen mode, the socket). */
+	if (b->st) {
+		stream_free(b->st);
+	} else {
+		circuit_free(b->c);
+		if (sock) {
 			close(b->in_fd);
 		}
-		free(b);
+	}
+	free(b);
+	if (sock) {
+		/* Listen mode: one connection ends, the tool goes on. */
 		return;
 	}
 	exit_code = code;
@@ -274,6 +279,7 @@ lk_reply(struct circuit *c, const struct socks5_reply *rep, void *arg)
 	} else {
 		printf("%s\n", addr_fmt(&rep->bnd.ip, buf, sizeof(buf)));
 	}
+	circuit_free(c);
 	ev_stop(ev);
 }
 
@@ -281,6 +287,7 @@ static void
 lk_dead(struct circuit *c, void *arg)
 {
 	exit_code = circuit_failed(c);
+	circuit_free(c);
 	ev_stop(ev);
 }
 
@@ -390,6 +397,8 @@ static void
 bd_dead(struct circuit *c, void *arg)
 {
 	exit_code = circuit_failed(c);
+	circuit_free(c);
+	building = NULL;
 	ev_stop(ev);
 }
 
