@@ -331,9 +331,16 @@ tund_conf() {
 }
 
 # tstatus [FILE]: tund's text status into FILE (default $BENCH_DIR/status).
+# Fails unless the answer is a status: "tund status" exits 0 with nothing
+# printed when tund closes the connection without answering (as it does
+# while it dies).
 tstatus() {
 	local f=${1:-$BENCH_DIR/status}
-	timeout 10 "$TUND" status -s "$TUND_SOCK" >"$f" 2>"$f.err" </dev/null 8>&- 9>&-
+	timeout 10 "$TUND" status -s "$TUND_SOCK" >"$f" 2>"$f.err" </dev/null 8>&- 9>&- || return 1
+	if ! head -n 1 "$f" | grep -q '^tund: up '; then
+		echo "tund status printed no status ($(wc -c <"$f") bytes)" >>"$f.err"
+		return 1
+	fi
 }
 # Fields of a status file.
 st_ready() { awk '$1 == "circuits:" { print $2 }' "$1"; }
@@ -469,11 +476,18 @@ UNIT_FAILS=()
 
 # unit NAME FUNC ARGS...: FUNC in a subshell of its own, whose processes
 # are stopped when it ends however it ends; its results come back via put.
+UNIT_N=0
 unit() {
-	local name=$1 rc=0 why
+	local name=$1 rc=0 why main=$RES ures
 	shift
+	UNIT_N=$((UNIT_N + 1))
+	ures=$BENCH_DIR/results.$UNIT_N
 	: >"$BENCH_DIR/why"
+	: >"$ures"
 	(
+		# Its results count only if it succeeds.
+		# shellcheck disable=SC2030
+		RES=$ures
 		WHY_FILE=$BENCH_DIR/why
 		# shellcheck disable=SC2030
 		BG_PIDS='' CUR_PID=''
@@ -485,9 +499,12 @@ unit() {
 	CUR_PID=$!
 	wait "$CUR_PID" || rc=$?
 	CUR_PID=
-	# shellcheck source=/dev/null
-	. "$RES"
-	[ "$rc" != 0 ] || return 0
+	if [ "$rc" = 0 ]; then
+		cat "$ures" >>"$main"
+		# shellcheck source=/dev/null
+		. "$main"
+		return 0
+	fi
 	why=$(tail -n 1 "$BENCH_DIR/why")
 	UNIT_WHY="$name: ${why:-exit $rc}"
 	return 1
@@ -510,7 +527,7 @@ unit_failed() { UNIT_FAILS+=("$1"); }
 # tun_unit NAME FUNC ARGS...: a figure through tund (TUND_CONF). When tund
 # died during it, once more with a fresh tund.
 tun_unit() {
-	local name=$1 try
+	local name=$1 try i
 	shift
 	for try in 1 2; do
 		if ! tund_ensure; then
@@ -521,7 +538,18 @@ tun_unit() {
 			tund_died "after: $name" || true
 			return 0
 		fi
-		if ! tund_died "during: $name"; then
+		# A dying tund may take a moment (its core dump) to be gone.
+		for ((i = 0; i < 20; i++)); do
+			if ! alive "$TUND_PID" || tstatus; then
+				break
+			fi
+			sleep 0.1
+		done
+		if alive "$TUND_PID" && ! tstatus; then
+			msg "$name: tund (pid $TUND_PID) runs but does not answer its status: stopping it"
+			CRASHES+=("tund $TUND_PID stopped answering its status during: $name")
+			tund_stop
+		elif ! tund_died "during: $name"; then
 			unit_failed "$UNIT_WHY"
 			return 1
 		fi
@@ -603,19 +631,54 @@ iperf() {
 	IPERF_LINE="$sent bytes sent, $recv received in $(printf '%.1f' "$rsecs") s"
 }
 
-# wrk_run WHAT WRK_ARGS...: WRK_RPS, WRK_REQS, WRK_SECS, WRK_ERRS.
+# wrk_run WHAT SECS HOOK WRK_ARGS...: wrk -dSECSs; WRK_RPS, WRK_REQS,
+# WRK_SECS, WRK_ERRS. HOOK (a function, or :) runs shortly before the end,
+# while wrk's connections are still there.
 wrk_run() {
-	local what=$1 out=$BENCH_DIR/wrk.out rc=0
-	shift
-	run /dev/null "$out" "$BENCH_DIR/wrk.err" ip netns exec "$NS_CLIENT" wrk "$@" || rc=$?
+	local what=$1 secs=$2 hook=$3 out=$BENCH_DIR/wrk.out rc=0
+	shift 3
+	timeout "$BENCH_TIMEOUT" ip netns exec "$NS_CLIENT" wrk -d"${secs}s" "$@" \
+		</dev/null >"$out" 2>"$BENCH_DIR/wrk.err" 8>&- 9>&- &
+	CUR_PID=$!
+	if [ "$hook" != : ]; then
+		sleep "$(awk -v s="$secs" 'BEGIN { print (s > 1.5 ? s - 0.7 : s * 0.6) }')"
+		"$hook"
+	fi
+	wait "$CUR_PID" || rc=$?
+	CUR_PID=
 	[ "$rc" = 0 ] || die "$what: wrk exit $rc: $(tr '\n' ' ' <"$BENCH_DIR/wrk.err")"
 	WRK_RPS=$(awk '$1 == "Requests/sec:" { print $2 }' "$out")
 	WRK_REQS=$(awk '$2 == "requests" && $3 == "in" { print $1 }' "$out")
 	WRK_SECS=$(awk '$2 == "requests" && $3 == "in" { sub(/s,$/, "", $4); print $4 }' "$out")
 	WRK_ERRS=$(awk '/Socket errors:/ { sub(/^ *Socket errors: */, ""); print }' "$out")
-	[ -n "$WRK_RPS" ] && [ "${WRK_REQS:-0}" -gt 0 ] ||
+	if [ -z "$WRK_RPS" ] || [ "${WRK_REQS:-0}" -le 0 ]; then
 		die "$what: wrk made no requests: $(tr '\n' ' ' <"$out")"
+	fi
 	! grep -q 'Non-2xx' "$out" || die "$what: $(grep 'Non-2xx' "$out")"
+}
+
+# check_conns WHAT BEFORE AFTER N: the TUN took at least N connections
+# between two status files.
+check_conns() {
+	local what=$1 a b got
+	a=$(st_conns "$3")
+	b=$(st_conns "$2")
+	got=$((a - b))
+	[ "$got" -ge "$4" ] ||
+		die "$what: tund's TUN took $got connections ($b before, $a after), fewer than $4: not through the TUN?"
+}
+
+# The hooks: tund's status while wrk runs (tund alive, counters), and the
+# CPU then. A tund that dies as wrk closes its connections afterwards does
+# not undo a measurement; one that dies before does (its routes go with it,
+# and the rest would go direct).
+mid_wrk() {
+	alive "$TUND_PID" || die "tund (pid $TUND_PID) died while wrk ran"
+	tstatus "$BENCH_DIR/status.mid" || die "tund does not answer while wrk runs: $(cat "$BENCH_DIR/status.mid.err")"
+}
+mid_cps() {
+	cpu_snap "$BENCH_DIR/cpu.cps1"
+	mid_wrk
 }
 
 # ttfb WHAT FILE URL [CURL_ARGS...]: one GET of the page; appends
@@ -694,6 +757,18 @@ cpu_line() {
 }
 
 cpu_of() { awk -v l="$1" '$1 == l { print $NF }' "$2"; }
+cpu_relays() { awk '$1 ~ /^r[0-9]$/ { s += $NF } END { print s + 0 }' "$1"; }
+
+# cpu_bound TUND SYS RELAYS (% of one core): what the CPU figures say.
+cpu_bound() {
+	if [ "$1" -ge 90 ]; then
+		echo "tund's CPU: $1 % of one core (tund is single-threaded; the machine $2 % of $((NCPU * 100)) %)"
+	elif [ "$2" -ge $((NCPU * 85)) ]; then
+		echo "CPU: the machine's $NCPU cores are busy ($2 % of $((NCPU * 100)) %): tund $1 %, the three exitds $3 %, the rest the kernel's softirq work, the test tools and other users"
+	else
+		echo "no CPU saturated (tund $1 %, the exitds $3 %, the machine $2 % of $((NCPU * 100)) %)"
+	fi
+}
 
 # perf_summary DATA PREFIX: PREFIX.dso, the shares by object (top 6), and
 # PREFIX.sym, the top symbols; those of a library without symbols (libcrypto
@@ -799,12 +874,12 @@ fig_direct() {
 	say "direct round $round: iperf3 download (-R) $GBPS Gbit/s ($IPERF_LINE)"
 	[ "$round" = before ] || return 0
 
-	wrk_run "direct wrk" -t2 -c"$WRK_CONNS" -d"${BENCH_WRK_SECS}s" "http://$WEB_IP/"
+	wrk_run "direct wrk" "$BENCH_WRK_SECS" : -t2 -c"$WRK_CONNS" "http://$WEB_IP/"
 	put WRK_direct "$WRK_RPS"
 	say "direct: wrk -c$WRK_CONNS: $WRK_RPS requests/s ($WRK_REQS in $WRK_SECS s${WRK_ERRS:+; socket errors: $WRK_ERRS})"
 
 	a0=$(active_opens)
-	wrk_run "direct wrk, Connection: close" -t2 -c"$BENCH_CPS_CONNS" -d"${BENCH_CPS_SECS}s" \
+	wrk_run "direct wrk, Connection: close" "$BENCH_CPS_SECS" : -t2 -c"$BENCH_CPS_CONNS" \
 		-H 'Connection: close' "http://$WEB_IP/"
 	a1=$(active_opens)
 	put CPS_direct "$(awk -v n="$((a1 - a0))" -v s="$WRK_SECS" 'BEGIN { printf "%.0f", n / s }')"
@@ -893,6 +968,7 @@ fig_prof() {
 	put PROF_CPU "$(cpu_line "$BENCH_DIR/cpu.prof")"
 	put PROF_TUND "$(cpu_of tund "$BENCH_DIR/cpu.prof")"
 	put PROF_SYS "$(cpu_of sys "$BENCH_DIR/cpu.prof")"
+	put PROF_RELAYS "$(cpu_relays "$BENCH_DIR/cpu.prof")"
 	put PROF_RATE "$(python3 -c 'import json, sys; print("%.3f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e9))' "$j" 2>/dev/null || echo '?')"
 	check_tund "iperf3 for the profile" "$BENCH_DIR/status.pr0" 2
 	if [ "$perf_rc" != 0 ] || [ ! -s "$d" ]; then
@@ -917,15 +993,21 @@ fig_ttfb() {
 
 # 6: wrk -c200 through the TUN.
 fig_wrk() {
+	local after
 	tstatus "$BENCH_DIR/status.wrk0" || die "tund status failed"
-	wrk_run "TUN wrk" -t2 -c"$WRK_CONNS" -d"${BENCH_WRK_SECS}s" "http://$WEB_NAME/"
+	wrk_run "TUN wrk" "$BENCH_WRK_SECS" mid_wrk -t2 -c"$WRK_CONNS" "http://$WEB_NAME/"
+	check_conns "wrk through the TUN" "$BENCH_DIR/status.wrk0" "$BENCH_DIR/status.mid" "$WRK_CONNS"
+	if alive "$TUND_PID" && tstatus "$BENCH_DIR/status.wrk1"; then
+		after=$(st_circuits "$BENCH_DIR/status.wrk1")
+	else
+		after="(none: tund died as wrk closed its connections; while it ran: $(st_circuits "$BENCH_DIR/status.mid"))"
+	fi
 	put WRK_tun "$WRK_RPS"
 	put WRK_ERRS_tun "$WRK_ERRS"
 	put WRK_REQS_tun "$WRK_REQS"
-	check_tund "wrk through the TUN" "$BENCH_DIR/status.wrk0" "$WRK_CONNS"
-	put WRK_CIRCUITS "$(st_circuits "$BENCH_DIR/status.after")"
+	put WRK_CIRCUITS "$after"
 	say "TUN: wrk -c$WRK_CONNS: $WRK_RPS requests/s ($WRK_REQS in $WRK_SECS s${WRK_ERRS:+; socket errors: $WRK_ERRS})"
-	say "TUN: after it, $(st_circuits "$BENCH_DIR/status.after")"
+	say "TUN: after it, $after"
 }
 
 # 7: new connections per second through the TUN, and what bounds it.
@@ -950,9 +1032,8 @@ fig_cps() {
 	pp=$!
 	bg_add "$pp"
 	cpu_snap "$BENCH_DIR/cpu.cps0"
-	wrk_run "TUN wrk, Connection: close" -t2 -c"$BENCH_CPS_CONNS" -d"${BENCH_CPS_SECS}s" \
+	wrk_run "TUN wrk, Connection: close" "$BENCH_CPS_SECS" mid_cps -t2 -c"$BENCH_CPS_CONNS" \
 		-H 'Connection: close' "http://$WEB_NAME/"
-	cpu_snap "$BENCH_DIR/cpu.cps1"
 	stop_pid "$sp"
 	bg_del "$sp"
 	perf_rc=0
@@ -962,12 +1043,14 @@ fig_cps() {
 		perf_summary "$BENCH_DIR/perf-cps.data" "$BENCH_DIR/perf-cps"
 		[ ! -s "$BENCH_DIR/perf-cps.dso" ] || put CPS_PERF_DSO "$(dso_line "$BENCH_DIR/perf-cps.dso")"
 	fi
-	check_tund "new connections through the TUN" "$s0" 1
-	cp "$BENCH_DIR/status.after" "$s1"
+	# Counted up to the status taken while wrk still ran, over that time.
+	cp "$BENCH_DIR/status.mid" "$s1"
+	check_conns "new connections through the TUN" "$s0" "$s1" 1
 	n=$(($(st_conns "$s1") - $(st_conns "$s0")))
 	built=$(($(st_built "$s1") - $(st_built "$s0")))
 	failed=$(($(st_failed "$s1") - $(st_failed "$s0")))
-	secs=$WRK_SECS
+	secs=$(awk '$1 == "t" { t[FILENAME] = $2 } END { printf "%.2f", t[ARGV[2]] - t[ARGV[1]] }' \
+		"$BENCH_DIR/cpu.cps0" "$BENCH_DIR/cpu.cps1")
 	cpu_diff "$BENCH_DIR/cpu.cps0" "$BENCH_DIR/cpu.cps1" >"$BENCH_DIR/cpu.cps"
 	put CPS_tun "$(awk -v n="$n" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')"
 	put CPS_RPS_tun "$WRK_RPS"
@@ -977,11 +1060,12 @@ fig_cps() {
 	put CPS_CPU "$(cpu_line "$BENCH_DIR/cpu.cps")"
 	put CPS_TUND "$(cpu_of tund "$BENCH_DIR/cpu.cps")"
 	put CPS_SYS "$(cpu_of sys "$BENCH_DIR/cpu.cps")"
+	put CPS_RELAYS "$(cpu_relays "$BENCH_DIR/cpu.cps")"
 	put CPS_EMPTY "$(awk '{ t++; if ($1 == 0) e++ } END { printf "%.0f", (t ? e / t * 100 : 0) }' "$samp")"
 	put CPS_WAIT "$(awk '{ t++; s += $2; if ($2 > m) m = $2 } END { printf "%.1f, at most %d", (t ? s / t : 0), m }' "$samp")"
 	put CPS_SAMPLES "$(wc -l <"$samp")"
 	put CPS_POOL "$(st_circuits "$s1")"
-	say "TUN: new connections: $n in $secs s (tund's to-names counter); wrk: $WRK_RPS requests/s${WRK_ERRS:+ (socket errors: $WRK_ERRS)}"
+	say "TUN: new connections: $n in $secs s (tund's to-names counter, while wrk ran); wrk: $WRK_RPS requests/s${WRK_ERRS:+ (socket errors: $WRK_ERRS)}"
 }
 
 # 3: one pass of one MTU: /big N times and an iperf3 upload.
@@ -1351,18 +1435,12 @@ if [ -n "${CPS_tun:-}" ]; then
 	say "new connections/s: TUN $CPS_tun${CPS_direct:+, direct $CPS_direct}; circuits built $CPS_BUILDS/s, $CPS_FAILED failed"
 	say "  during it: $CPS_CPU"
 	say "  pool empty in $CPS_EMPTY % of $CPS_SAMPLES samples, streams waiting for a circuit: mean $CPS_WAIT; after: $CPS_POOL"
-	causes=()
-	[ "$CPS_FAILED" = 0 ] || causes+=("$CPS_FAILED circuit builds failed")
-	if [ "$CPS_EMPTY" -ge 50 ]; then
-		causes+=("circuit builds: one per connection ($CPS_BUILDS builds/s for $CPS_tun connections/s), the pool empty $CPS_EMPTY % of the time")
-	fi
-	if [ "$CPS_TUND" -ge 85 ]; then
-		causes+=("tund's CPU ($CPS_TUND % of its one core)")
-	elif [ "$CPS_SYS" -ge $((NCPU * 85)) ]; then
-		causes+=("the machine's CPU ($CPS_SYS % of $((NCPU * 100)) %; tund $CPS_TUND %)")
-	fi
-	[ ${#causes[@]} -gt 0 ] || causes+=("nothing saturated in these samples (tund $CPS_TUND %, the machine $CPS_SYS %)")
-	CPS_BOUND=$(IFS=';'; printf '%s' "${causes[*]}" | sed 's/;/; /g')
+	CPS_BOUND="each new connection costs a circuit build ($CPS_BUILDS builds/s for $CPS_tun connections/s)"
+	[ "$CPS_FAILED" = 0 ] || CPS_BOUND="$CPS_BOUND, $CPS_FAILED of them failed"
+	[ "$CPS_EMPTY" = 0 ] || CPS_BOUND="$CPS_BOUND, the pool empty in $CPS_EMPTY % of the samples"
+	CPS_BOUND="$CPS_BOUND; $(cpu_bound "$CPS_TUND" "$CPS_SYS" "$CPS_RELAYS")"
+	crypto=$(awk -v RS=', ' '$1 ~ /^libcrypto/ { print $2 }' <<<"${CPS_PERF_DSO:-}")
+	[ -z "$crypto" ] || CPS_BOUND="$CPS_BOUND; libcrypto is $crypto of tund's samples (three TLS handshakes per circuit)"
 	if [ -n "${CPS_PERF_DSO:-}" ]; then
 		say "  perf record -g -p tund meanwhile, by object: $CPS_PERF_DSO; top symbols:"
 		head -n 8 "$BENCH_DIR/perf-cps.sym" | sed 's/^/  /'
@@ -1374,13 +1452,7 @@ fi
 PROF_BOUND=
 if [ -n "${PROF_CPU:-}" ]; then
 	say "during an iperf3 -R transfer through the TUN ($PROF_RATE Gbit/s), $PROF_SECS s: $PROF_CPU"
-	if [ "$PROF_TUND" -ge 85 ]; then
-		PROF_BOUND="tund's CPU ($PROF_TUND % of its one core)"
-	elif [ "$PROF_SYS" -ge $((NCPU * 85)) ]; then
-		PROF_BOUND="the machine's CPU ($PROF_SYS % of $((NCPU * 100)) %, tund $PROF_TUND %)"
-	else
-		PROF_BOUND="no CPU saturated (tund $PROF_TUND %, the machine $PROF_SYS %)"
-	fi
+	PROF_BOUND=$(cpu_bound "$PROF_TUND" "$PROF_SYS" "$PROF_RELAYS")
 	if [ "${PERF_OK:-0}" = 1 ]; then
 		say "perf record -g -p tund, $PROF_SECS s (${PERF_SAMPLES:-? samples}), by object: $PERF_DSO"
 		say "top symbols (perf report --no-children):"
