@@ -91,7 +91,7 @@
 # tund twice, a timeout, ...) or a topology could not be built.
 #
 # Needs root, make (build/tund, build/exitd), curl, iperf3, wrk, python3;
-# perf optional. Runs in about four minutes on this 2-core machine. Every
+# perf optional. Runs in about three minutes on this 2-core machine. Every
 # figure competes with whatever else runs (the load average is printed at
 # the start and in the summary): compare figures of one run only.
 #
