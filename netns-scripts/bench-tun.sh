@@ -769,7 +769,7 @@ cpu_bound() {
 	if [ "$1" -ge 90 ]; then
 		echo "tund's CPU: $1 % of one core (tund is single-threaded; the machine $2 % of $((NCPU * 100)) %)"
 	elif [ "$2" -ge $((NCPU * 85)) ]; then
-		echo "CPU: the machine's $NCPU cores are busy ($2 % of $((NCPU * 100)) %): tund $1 %, the three exitds $3 %, the rest the kernel's softirq work, the test tools and other users"
+		echo "CPU: the machine's $NCPU cores are busy ($2 % of $((NCPU * 100)) %): tund $1 %, the three exitds $3 %, the rest ($(($2 - $1 - $3 > 0 ? $2 - $1 - $3 : 0)) %) the kernel's softirq work, the test tools and other users"
 	else
 		echo "no CPU saturated (tund $1 %, the exitds $3 %, the machine $2 % of $((NCPU * 100)) %)"
 	fi
