@@ -9,7 +9,7 @@
 #   make fuzz       libFuzzer targets (clang), each run briefly on its corpus
 #   make deps       install the Debian packages needed (does nothing if present)
 #   make demo       the tunnel in namespaces, a page fetched by name through 3 relays
-#   make bench      netns-scripts/bench-chain.sh
+#   make bench      netns-scripts/bench-chain.sh, then netns-scripts/bench-tun.sh
 # WERROR=1 turns warnings into errors (CI sets it). V=1 shows commands.
 
 CC      ?= cc
@@ -128,6 +128,7 @@ demo: all
 
 bench: all
 	@netns-scripts/bench-chain.sh
+	@netns-scripts/bench-tun.sh
 
 clean:
 	rm -rf build

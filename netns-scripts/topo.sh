@@ -71,6 +71,9 @@
 #                          its own, tt<ID>-d<N>, where ../shared/wan/delaybox
 #                          (built into the run directory) passes frames on D ms
 #                          later; ends, names and addresses stay the same
+#   TOPO_DELAYBOX_SRC=PATH delaybox.c for TOPO_DELAY_MS (default: shared/wan/
+#                          beside this checkout, or beside the main checkout
+#                          when this is a linked git worktree)
 #   EXITD=PATH             the exitd binary (default: build/exitd of this tree)
 #
 # Safety: everything lives in namespaces created here. Nothing is added to the
@@ -437,11 +440,17 @@ delay_link() {
 }
 
 make_links() {
-	local ns peer v4 v6 made=" " n=0 src
+	local ns peer v4 v6 made=" " n=0 src common
 	if [ -n "${TOPO_DELAY_MS:-}" ]; then
 		[[ $TOPO_DELAY_MS =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "TOPO_DELAY_MS must be a number of ms"
-		src=$ROOT/../shared/wan/delaybox.c
-		[ -f "$src" ] || die "TOPO_DELAY_MS needs $src (the shared delay emulator)"
+		src=${TOPO_DELAYBOX_SRC:-$ROOT/../shared/wan/delaybox.c}
+		# In a linked worktree (git worktree add), shared/ sits beside the
+		# main checkout, the parent of the common git directory.
+		if [ ! -f "$src" ] && [ -z "${TOPO_DELAYBOX_SRC:-}" ]; then
+			common=$(git -C "$ROOT" rev-parse --path-format=absolute --git-common-dir 2>/dev/null) || common=
+			[ -z "$common" ] || src=$(dirname "$(dirname "$common")")/shared/wan/delaybox.c
+		fi
+		[ -f "$src" ] || die "TOPO_DELAY_MS needs $src (the shared delay emulator; TOPO_DELAYBOX_SRC=PATH names another)"
 		gcc -O2 -Wall -o "$UP_RUN/delaybox" "$src" || die "cannot build $src"
 	fi
 	# Both ends of each veth pair are created inside the namespaces.
