@@ -30,8 +30,11 @@ struct layer {
 	struct circuit *c;
 	size_t idx;
 	SSL *ssl;
-	/* For idx >= 1: SOCKS5 greeting + CONNECT to hop idx, sent through layer idx-1. */
-	uint8_t pre[SOCKS5_MAX_GREETING + SOCKS5_MAX_MSG];
+	/*
+	 * For idx >= 1: SOCKS5 greeting + CONNECT to hop idx, sent through
+	 * layer idx-1. Hops are addresses, never names: 3 + 22 bytes at most.
+	 */
+	uint8_t pre[32];
 	size_t pre_len, pre_off;
 	/* The method choice and reply of relay idx-1, read byte by byte. */
 	uint8_t rx[2 + SOCKS5_MAX_MSG];
@@ -46,7 +49,6 @@ struct circuit {
 	struct circuit_hop hops[CIRCUIT_MAX_HOPS];
 	size_t n;
 	size_t cur;                     /* layer being built */
-	struct layer layers[CIRCUIT_MAX_HOPS];
 	struct ev_timer timer;
 	uint64_t timeout_ms;
 	uint64_t reply_timeout_ms;
@@ -68,6 +70,8 @@ struct circuit {
 	uint64_t build_us;
 	int busy;
 	bool zombie;
+	/* n of them, allocated with the circuit: an idle circuit costs little beyond its TLS. */
+	struct layer layers[];
 };
 
 static BIO_METHOD *layer_method;
@@ -685,7 +689,7 @@ circuit_new(struct ev *ev, SSL_CTX *ctx, const struct circuit_hop *hops, size_t 
 	if (n == 0 || n > CIRCUIT_MAX_HOPS) {
 		return NULL;
 	}
-	c = calloc(1, sizeof(*c));
+	c = calloc(1, sizeof(*c) + n * sizeof(c->layers[0]));
 	if (c == NULL) {
 		return NULL;
 	}
