@@ -5,6 +5,7 @@
  */
 #include "status.h"
 
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -197,6 +198,15 @@ tun_text(struct out *o, const struct status_src *t)
 	out_printf(o, "\n");
 }
 
+/* Bytes malloc has handed out and not had back: what tund really holds, whatever RSS says. */
+static size_t
+heap_bytes(void)
+{
+	struct mallinfo2 m = mallinfo2();
+
+	return m.uordblks + m.hblkhd;
+}
+
 size_t
 status_format(const struct status_src *t, uint64_t now, bool json, char *buf, size_t cap)
 {
@@ -210,9 +220,9 @@ status_format(const struct status_src *t, uint64_t now, bool json, char *buf, si
 		socks_in_stats(t->socks, &ss);
 	}
 	if (json) {
-		out_printf(&o, "{\"uptime_s\":%llu,\"circuits\":{\"ready\":%zu,\"building\":%zu,"
+		out_printf(&o, "{\"heap_bytes\":%zu,\"uptime_s\":%llu,\"circuits\":{\"ready\":%zu,\"building\":%zu,"
 			       "\"busy\":%zu,\"target\":%zu,\"built\":%llu,\"failed\":%llu},",
-			   (unsigned long long)(now - t->start_ms) / 1000, ps.ready, ps.building,
+			   heap_bytes(), (unsigned long long)(now - t->start_ms) / 1000, ps.ready, ps.building,
 			   ss.streams, ps.target, (unsigned long long)ps.built,
 			   (unsigned long long)ps.failed);
 		out_printf(&o, "\"streams\":{\"open\":%zu,\"waiting\":%zu,\"total\":%llu,\"refused\":%llu},"
@@ -239,7 +249,8 @@ status_format(const struct status_src *t, uint64_t now, bool json, char *buf, si
 		out_printf(&o, "}\n");
 		return o.len;
 	}
-	out_printf(&o, "tund: up %llu s\n", (unsigned long long)(now - t->start_ms) / 1000);
+	out_printf(&o, "tund: up %llu s, %s of heap in use\n", (unsigned long long)(now - t->start_ms) / 1000,
+		   human(heap_bytes(), h1, sizeof(h1)));
 	out_printf(&o, "circuits: %zu ready, %zu building, %zu busy (pool target %zu; %llu built, "
 		       "%llu failed)\n",
 		   ps.ready, ps.building, ss.streams, ps.target, (unsigned long long)ps.built,
