@@ -210,6 +210,7 @@ ctl_query(const char *path, bool json)
 	char buf[4096];
 	const char *req = json ? "json\n" : "status\n";
 	ssize_t n;
+	size_t got = 0;
 	int fd;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
@@ -234,7 +235,14 @@ ctl_query(const char *path, bool json)
 	}
 	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
 		fwrite(buf, 1, (size_t)n, stdout);
+		got += (size_t)n;
 	}
 	close(fd);
+	if (n < 0 || got == 0) {
+		/* A tund that closes without a word (it is stopping, or it broke) is not a status. */
+		fprintf(stderr, "tund: %s: no answer%s%s\n", path, n < 0 ? ": " : "",
+			n < 0 ? strerror(errno) : "");
+		return 1;
+	}
 	return 0;
 }
