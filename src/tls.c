@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,71 @@ struct pin_state {
 };
 
 static int pin_idx = -1;
+static size_t heap_held;
+
+static void
+held_add(void *p)
+{
+	__atomic_add_fetch(&heap_held, malloc_usable_size(p), __ATOMIC_RELAXED);
+}
+
+static void
+held_sub(void *p)
+{
+	__atomic_sub_fetch(&heap_held, malloc_usable_size(p), __ATOMIC_RELAXED);
+}
+
+static void *
+count_malloc(size_t n, const char *file, int line)
+{
+	void *p = malloc(n);
+
+	(void)file, (void)line;
+	if (p != NULL) {
+		held_add(p);
+	}
+	return p;
+}
+
+static void
+count_free(void *p, const char *file, int line)
+{
+	(void)file, (void)line;
+	if (p != NULL) {
+		held_sub(p);
+		free(p);
+	}
+}
+
+static void *
+count_realloc(void *p, size_t n, const char *file, int line)
+{
+	void *q;
+
+	if (p == NULL) {
+		return count_malloc(n, file, line);
+	}
+	if (n == 0) {
+		count_free(p, file, line);
+		return NULL;
+	}
+	held_sub(p);
+	q = realloc(p, n);
+	held_add(q != NULL ? q : p);
+	return q;
+}
+
+bool
+tls_count_heap(void)
+{
+	return CRYPTO_set_mem_functions(count_malloc, count_realloc, count_free) == 1;
+}
+
+size_t
+tls_heap_bytes(void)
+{
+	return __atomic_load_n(&heap_held, __ATOMIC_RELAXED);
+}
 
 const char *
 tls_errstr(char *buf, size_t len)

@@ -49,6 +49,15 @@ bool tls_pin_mismatched(const SSL *ssl);
 /* Text of the peer's actual pin after a mismatch ("" if unknown). */
 const char *tls_seen_pin(const SSL *ssl);
 
+/*
+ * Makes OpenSSL allocate through counting wrappers of malloc, so that
+ * tls_heap_bytes() tells what its objects hold (the bulk of a circuit).
+ * Must run before anything else calls OpenSSL; false if it was too late.
+ */
+bool tls_count_heap(void);
+/* Bytes OpenSSL holds now (malloc's usable sizes); 0 unless counting. */
+size_t tls_heap_bytes(void);
+
 /* Drains OpenSSL's error queue into buf as one line; returns buf. */
 const char *tls_errstr(char *buf, size_t len);
 

@@ -436,6 +436,8 @@ main(int argc, char **argv)
 	int ch;
 
 	log_init("tund", LOG_LVL_INFO);
+	/* First, before any OpenSSL call: tund status shows what TLS holds. */
+	(void)tls_count_heap();
 	if (argc >= 2 && strcmp(argv[1], "leakcheck") == 0) {
 		return leakcheck_main(argc - 1, argv + 1);
 	}

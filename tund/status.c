@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "log.h"
+#include "tls.h"
 
 /* Appends to the status buffer; never past its end. */
 struct out {
@@ -220,9 +221,9 @@ status_format(const struct status_src *t, uint64_t now, bool json, char *buf, si
 		socks_in_stats(t->socks, &ss);
 	}
 	if (json) {
-		out_printf(&o, "{\"heap_bytes\":%zu,\"uptime_s\":%llu,\"circuits\":{\"ready\":%zu,\"building\":%zu,"
+		out_printf(&o, "{\"heap_bytes\":%zu,\"tls_heap_bytes\":%zu,\"uptime_s\":%llu,\"circuits\":{\"ready\":%zu,\"building\":%zu,"
 			       "\"busy\":%zu,\"target\":%zu,\"built\":%llu,\"failed\":%llu},",
-			   heap_bytes(), (unsigned long long)(now - t->start_ms) / 1000, ps.ready, ps.building,
+			   heap_bytes(), tls_heap_bytes(), (unsigned long long)(now - t->start_ms) / 1000, ps.ready, ps.building,
 			   ss.streams, ps.target, (unsigned long long)ps.built,
 			   (unsigned long long)ps.failed);
 		out_printf(&o, "\"streams\":{\"open\":%zu,\"waiting\":%zu,\"total\":%llu,\"refused\":%llu},"
@@ -249,8 +250,9 @@ status_format(const struct status_src *t, uint64_t now, bool json, char *buf, si
 		out_printf(&o, "}\n");
 		return o.len;
 	}
-	out_printf(&o, "tund: up %llu s, %s of heap in use\n", (unsigned long long)(now - t->start_ms) / 1000,
-		   human(heap_bytes(), h1, sizeof(h1)));
+	out_printf(&o, "tund: up %llu s, %s of heap in use (%s of it by TLS)\n",
+		   (unsigned long long)(now - t->start_ms) / 1000, human(heap_bytes(), h1, sizeof(h1)),
+		   human(tls_heap_bytes(), h2, sizeof(h2)));
 	out_printf(&o, "circuits: %zu ready, %zu building, %zu busy (pool target %zu; %llu built, "
 		       "%llu failed)\n",
 		   ps.ready, ps.building, ss.streams, ps.target, (unsigned long long)ps.built,
