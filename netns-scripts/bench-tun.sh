@@ -72,7 +72,10 @@
 #    fresh tund after one warm-up fetch (memory freed by the large transfers
 #    would otherwise be reused and hide part of the cost). (after - before) /
 #    BENCH_HOLD in KiB; target <= 32 KB. The pool grows with the burst; its
-#    size before and after is shown (its circuits are in the figure).
+#    size before and after is shown (its circuits are in the figure). Also
+#    from tund status --json: malloc's bytes in use per connection and the
+#    part OpenSSL holds (tund counts OpenSSL's allocations), which is what
+#    bounds the figure: a circuit is three TLS sessions.
 # 9. What bounds TUN throughput: during an iperf3 -R transfer through the
 #    TUN, the CPU of tund (user/sys), of each exitd and of the whole machine
 #    over 3 s, and perf record -g -p <tund> for the same 3 s: the shares by
@@ -341,6 +344,11 @@ tstatus() {
 		echo "tund status printed no status ($(wc -c <"$f") bytes)" >>"$f.err"
 		return 1
 	fi
+}
+# tund's heap and OpenSSL's share of it, in bytes ("HEAP TLS"), from --json.
+theap() {
+	timeout 10 "$TUND" status --json -s "$TUND_SOCK" </dev/null 8>&- 9>&- 2>/dev/null |
+		sed -nE 's/^\{"heap_bytes":([0-9]+),"tls_heap_bytes":([0-9]+),.*/\1 \2/p'
 }
 # Fields of a status file.
 st_ready() { awk '$1 == "circuits:" { print $2 }' "$1"; }
@@ -794,7 +802,7 @@ dso_line() { awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 }' "$1"; }
 
 # 8: tund's memory with BENCH_HOLD idle connections, on a fresh tund.
 fig_mem() {
-	local rss0 rss1 line t0 hold_pid srv_pid fifo=$BENCH_DIR/hold.fifo
+	local rss0 rss1 heap0 heap1 line t0 hold_pid srv_pid fifo=$BENCH_DIR/hold.fifo
 	[ "$(cat "/proc/$TUND_PID/comm")" = tund ] || die "pid $TUND_PID is not tund"
 	# The warm-up: the page by name through the TUN, once.
 	run /dev/null "$BENCH_DIR/page-tun.out" "$BENCH_DIR/page-tun.err" ip netns exec "$NS_CLIENT" curl -sS -f "http://$WEB_NAME/" ||
@@ -807,6 +815,8 @@ fig_mem() {
 	wait_port "$NS_INET" "$HOLD_PORT" "$srv_pid" 10 || die "the hold server does not listen: $(cat "$BENCH_DIR/hold-server.out")"
 	sleep 0.5
 	tstatus "$BENCH_DIR/status.mem0" || die "tund status failed"
+	heap0=$(theap)
+	[ -n "$heap0" ] || die "tund status --json gave no heap figures"
 	rss0=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$TUND_PID/status")
 	rm -f "$fifo"
 	mkfifo "$fifo"
@@ -832,7 +842,12 @@ fig_mem() {
 	alive "$TUND_PID" || die "tund died with $BENCH_HOLD connections open"
 	rss1=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$TUND_PID/status")
 	tstatus "$BENCH_DIR/status.mem1" || die "tund status failed"
+	heap1=$(theap)
+	[ -n "$heap1" ] || die "tund status --json gave no heap figures"
 	put MEM_RSS0 "$rss0"
+	# malloc's bytes in use per connection, and OpenSSL's part of them.
+	put MEM_HEAP_KB "$(awk -v a="${heap1% *}" -v b="${heap0% *}" -v n="$BENCH_HOLD" 'BEGIN { printf "%.1f", (a - b) / n / 1024 }')"
+	put MEM_TLS_KB "$(awk -v a="${heap1#* }" -v b="${heap0#* }" -v n="$BENCH_HOLD" 'BEGIN { printf "%.1f", (a - b) / n / 1024 }')"
 	put MEM_RSS1 "$rss1"
 	put MEM_KB "$(awk -v a="$rss1" -v b="$rss0" -v n="$BENCH_HOLD" 'BEGIN { printf "%.1f", (a - b) / n }')"
 	put MEM_LINE "$line"
@@ -1272,7 +1287,8 @@ say ""
 say "== tund memory: $BENCH_HOLD idle connections through the TUN (fresh tund)"
 TUND_CONF=$DEF_CONF
 if SETTLE=1 tun_unit "memory" fig_mem; then
-	say "tund VmRSS $MEM_RSS0 KiB -> $MEM_RSS1 KiB: $MEM_KB KiB per connection ($MEM_LINE;" \
+	say "tund VmRSS $MEM_RSS0 KiB -> $MEM_RSS1 KiB: $MEM_KB KiB per connection; heap $MEM_HEAP_KB KiB" \
+		"per connection, $MEM_TLS_KB KiB of it held by OpenSSL (three TLS sessions a circuit) ($MEM_LINE;" \
 		"$MEM_OPEN streams open; pool $MEM_POOL0 -> $MEM_POOL1 ready circuits, $MEM_BUILT built)"
 fi
 tund_died "closing the held connections" || tund_stop
@@ -1541,7 +1557,8 @@ fi
 # 8
 if [ -n "${MEM_KB:-}" ]; then
 	say "8 tund RSS per idle connection: $MEM_KB KB (target <= $TARGET_KB KB, $(verdict "$MEM_KB" '<=' "$TARGET_KB"));" \
-		"$BENCH_HOLD open, $MEM_RSS0 -> $MEM_RSS1 KiB, pool $MEM_POOL0 -> $MEM_POOL1 ready circuits"
+		"$BENCH_HOLD open, $MEM_RSS0 -> $MEM_RSS1 KiB, pool $MEM_POOL0 -> $MEM_POOL1 ready circuits;" \
+		"malloc'd $MEM_HEAP_KB KB each, of which OpenSSL's TLS sessions $MEM_TLS_KB KB"
 else
 	na "8 tund RSS per idle connection" "$(fail_of memory)"
 fi
