@@ -51,13 +51,19 @@ round_trip(const struct ip_pkt *pkt, const struct tcp_seg *seg)
 {
 	struct ip_pkt p2;
 	struct tcp_seg s2;
-	size_t hl, olen = 0;
+	size_t hl, olen = 0, nsack = 0;
 
 	hl = tcp_wire_build(out, sizeof(out) - seg->len, &pkt->src, &pkt->dst, seg);
 	check(hl > 0, "build of a parsed segment failed");
 	olen += seg->mss ? 4 : 0;
 	olen += seg->wscale >= 0 ? 4 : 0;
 	olen += seg->sack_ok ? 4 : 0;
+	/* SACK blocks, as many as the 40 option bytes still hold. */
+	if (seg->n_sack > 0 && olen + 4 + 8 <= TCP_OPTS_MAX) {
+		nsack = (TCP_OPTS_MAX - olen - 4) / 8;
+		nsack = nsack < seg->n_sack ? nsack : seg->n_sack;
+		olen += 4 + 8 * nsack;
+	}
 	check(hl == (pkt->version == 4 ? 20u : 40u) + TCP_HDR_MIN + olen, "header length");
 	if (seg->len > 0) {
 		memcpy(out + hl, seg->data, seg->len);
@@ -72,6 +78,10 @@ round_trip(const struct ip_pkt *pkt, const struct tcp_seg *seg)
 	check(s2.flags == seg->flags && s2.wnd == seg->wnd, "flags/window");
 	check(s2.mss == seg->mss && s2.wscale == seg->wscale, "mss/wscale");
 	check(s2.sack_ok == seg->sack_ok && !s2.has_ts, "sack/ts");
+	check(s2.n_sack == nsack, "sack blocks");
+	for (size_t i = 0; i < nsack; i++) {
+		check(s2.sack_l[i] == seg->sack_l[i] && s2.sack_r[i] == seg->sack_r[i], "sack block edges");
+	}
 	check(s2.len == seg->len, "payload length");
 	check(seg->len == 0 || memcmp(s2.data, seg->data, seg->len) == 0, "payload bytes");
 }
