@@ -448,8 +448,10 @@ alive "the real addresses"
 # buffers then (kernel, tund, three relays) is never counted, so upload's
 # server-side figure falls short of the client's by up to the path's
 # buffering (a few MiB; plain forwarding shows the same, smaller). A
-# download ends when the client has received all of it: exact. An upload
-# with -n may also write one block (128 KiB) more than asked.
+# download ends when the client has received all it asked for: at least
+# -n, exactly. Either sender with -n may write one block (128 KiB) more
+# than asked, and a downloading client may stop before that last block is
+# all in (seen: server sent 64 MiB + 131072, client read 64 MiB + 35668).
 IPERF_N=$((64 * 1024 * 1024))
 IPERF_SLACK=$((16 * 1024 * 1024))
 # iperf DESC TAG CLIENT_ARGS...: a one-off server in inet, the client here.
@@ -483,7 +485,8 @@ iperf() {
 	    ce["sum_sent"]["bytes"], ce["sum_received"]["bytes"],
 	    se["sum_sent"]["bytes"], se["sum_received"]["bytes"])
 	if reverse:
-	    ok = se["sum_sent"]["bytes"] == n and ce["sum_received"]["bytes"] == n
+	    sent, got = se["sum_sent"]["bytes"], ce["sum_received"]["bytes"]
+	    ok = n <= sent <= n + 131072 and n <= got <= sent
 	else:
 	    # -n may overshoot by one block (128 KiB).
 	    sent, got = ce["sum_sent"]["bytes"], se["sum_received"]["bytes"]
@@ -502,7 +505,7 @@ iperf() {
 	esac
 }
 iperf "iperf3 -c $NAME -4 -n 64M (upload; the server's count within 16 MiB of it)" up -4
-iperf "iperf3 -c $NAME -6 -n 64M -R (download; exact on both ends)" down -6 -R
+iperf "iperf3 -c $NAME -6 -n 64M -R (download; the client gets all 64 MiB)" down -6 -R
 
 # (a control and a data connection each)
 expect FAKE 4 UP $((IPERF_N - IPERF_SLACK)) DOWN "$IPERF_N"
