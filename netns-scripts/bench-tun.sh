@@ -56,7 +56,8 @@
 #    trips: the lookup, the connect, the request).
 # 6. wrk -t2 -c200 -dBENCH_WRK_SECSs http://www.example.test/ through the TUN
 #    and http://203.0.113.80/ direct: requests per second; target TUN >= 40 %
-#    of direct; tund's "circuits:" status line after it.
+#    of direct; tund's "circuits:" status line after it, and the CPU of
+#    tund, of each exitd and of the machine meanwhile (what bounds it).
 # 7. New connections per second: wrk -t2 -cBENCH_CPS_CONNS
 #    -dBENCH_CPS_SECSs -H 'Connection: close' (nginx closes each connection
 #    after its response, wrk opens a new one). Counted, not assumed: through
@@ -1015,7 +1016,13 @@ fig_ttfb() {
 fig_wrk() {
 	local after
 	tstatus "$BENCH_DIR/status.wrk0" || die "tund status failed"
+	cpu_snap "$BENCH_DIR/cpu.wrk0"
 	wrk_run "TUN wrk" "$BENCH_WRK_SECS" mid_wrk -t2 -c"$WRK_CONNS" "http://$WEB_NAME/"
+	cpu_snap "$BENCH_DIR/cpu.wrk1"
+	cpu_diff "$BENCH_DIR/cpu.wrk0" "$BENCH_DIR/cpu.wrk1" >"$BENCH_DIR/cpu.wrk"
+	put WRK_CPU "$(cpu_line "$BENCH_DIR/cpu.wrk")"
+	put WRK_BOUND "$(cpu_bound "$(cpu_of tund "$BENCH_DIR/cpu.wrk")" "$(cpu_of sys "$BENCH_DIR/cpu.wrk")" \
+		"$(cpu_relays "$BENCH_DIR/cpu.wrk")")"
 	check_conns "wrk through the TUN" "$BENCH_DIR/status.wrk0" "$BENCH_DIR/status.mid" "$WRK_CONNS"
 	if alive "$TUND_PID" && tstatus "$BENCH_DIR/status.wrk1"; then
 		after=$(st_circuits "$BENCH_DIR/status.wrk1")
@@ -1450,6 +1457,8 @@ fi
 if [ -n "${WRK_tun:-}" ] && [ -n "${WRK_direct:-}" ]; then
 	R_WRK=$(ratio "$WRK_tun" "$WRK_direct")
 	say "wrk -c$WRK_CONNS: TUN $WRK_tun, direct $WRK_direct requests/s: $R_WRK %"
+	say "  during it: $WRK_CPU"
+	say "  bound: $WRK_BOUND"
 fi
 CPS_BOUND=
 if [ -n "${CPS_tun:-}" ]; then
@@ -1544,7 +1553,7 @@ fi
 # 6
 if [ -n "${R_WRK:-}" ]; then
 	say "6 wrk -c$WRK_CONNS, TUN/direct: $R_WRK % (target >= $TARGET_WRK %, $(verdict "$R_WRK" '>=' "$TARGET_WRK"));" \
-		"TUN $WRK_tun, direct $WRK_direct requests/s; after it $WRK_CIRCUITS"
+		"TUN $WRK_tun, direct $WRK_direct requests/s; bound: $WRK_BOUND; after it $WRK_CIRCUITS"
 else
 	na "6 wrk -c$WRK_CONNS" "$(fail_of wrk)$(fail_of direct)"
 fi
