@@ -12,7 +12,8 @@
 #    DNS to any address)                                and iperf3 -s :5201
 #   tund leakcheck on the client's outer link for the whole run
 #
-# tund: relay r1 r2 r3 (r3 exit), path r1 r2 r3, pool 4, tun tun0, route
+# tund (dropped to user nobody; TUN_USER= keeps it root): relay r1 r2 r3
+# (r3 exit), path r1 r2 r3, pool 4, tun tun0, route
 # all (the default), tcp-connect auto: fast for fake addresses, confirmed
 # for real ones. The exit accepts 203.0.113.0/24 and 2001:db8:ffff::/48 on
 # ports 80, 443, 5201 and 8000-8999.
@@ -60,6 +61,9 @@ unset http_proxy https_proxy ftp_proxy all_proxy no_proxy HTTP_PROXY HTTPS_PROXY
 	ALL_PROXY NO_PROXY
 export TOPO_BIG_MB=32
 TUN_LOG=${TUN_LOG:-info}
+# Everything here runs with tund dropped to this user (t-tunfail.sh runs
+# it as root); TUN_USER= keeps it root.
+TUN_USER=${TUN_USER-nobody}
 T_START=$(date +%s)
 topo_up
 topo_need_exitd
@@ -238,6 +242,7 @@ tun tun0
 state $RUN/fakeip.map
 control $SOCK
 log $TUN_LOG
+${TUN_USER:+user $TUN_USER}
 EOF
 
 # --- 1. Before tund: config, rp_filter, the namespace's routing as it is
@@ -282,6 +287,11 @@ else
 	t_fail "tund starts" "$(tail -n 20 "$TLOG")"
 	t_summary
 	exit 1
+fi
+if [ -n "$TUN_USER" ]; then
+	t_eq "tund runs as $TUN_USER (real, effective, saved, fs uid)" \
+		"$(id -u "$TUN_USER") $(id -u "$TUN_USER") $(id -u "$TUN_USER") $(id -u "$TUN_USER")" \
+		"$(awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "/proc/$TPID/status" 2>&1)"
 fi
 rules4=$(n_client ip rule)
 rules6=$(n_client ip -6 rule)
