@@ -342,12 +342,10 @@ try_connect(struct relay *r)
 	reply(r, r->fail_rep == SOCKS5_REP_OK ? SOCKS5_REP_FAIL : r->fail_rep, NULL);
 }
 
+/* A name's addresses (or why there are none): connect to them in turn. */
 static void
-resolved(void *arg, enum resolv_status st, const struct addr *addrs, size_t n)
+connect_resolved(struct relay *r, enum resolv_status st, const struct addr *addrs, size_t n)
 {
-	struct relay *r = arg;
-
-	r->q = NULL;
 	if (st != RESOLV_OK) {
 		reply(r, rep_of_resolv(st), NULL);
 	} else {
@@ -357,16 +355,24 @@ resolved(void *arg, enum resolv_status st, const struct addr *addrs, size_t n)
 		r->fail_rep = SOCKS5_REP_OK;
 		try_connect(r);
 	}
-	run(r);
 }
 
 static void
-lookup_done(void *arg, enum resolv_status st, const struct addr *addrs, size_t n)
+resolved(void *arg, enum resolv_status st, const struct addr *addrs, size_t n)
 {
 	struct relay *r = arg;
-	struct socks5_addr bnd;
 
 	r->q = NULL;
+	connect_resolved(r, st, addrs, n);
+	run(r);
+}
+
+/* RESOLVE's answer: the first address, then the connection ends. */
+static void
+answer_lookup(struct relay *r, enum resolv_status st, const struct addr *addrs)
+{
+	struct socks5_addr bnd;
+
 	if (st != RESOLV_OK) {
 		reply(r, rep_of_resolv(st), NULL);
 	} else {
@@ -378,6 +384,16 @@ lookup_done(void *arg, enum resolv_status st, const struct addr *addrs, size_t n
 		r->result = "resolved";
 		arm(r, r->x->cfg->request_timeout_ms);
 	}
+}
+
+static void
+lookup_done(void *arg, enum resolv_status st, const struct addr *addrs, size_t n)
+{
+	struct relay *r = arg;
+
+	(void)n;
+	r->q = NULL;
+	answer_lookup(r, st, addrs);
 	run(r);
 }
 
@@ -406,11 +422,51 @@ ptr_done(void *arg, enum resolv_status st, const char *name)
 
 /* The request: greeting, then one request, from the front of up. */
 
+/*
+ * Names nobody may resolve (policy_name_kind): refused here, or an IP
+ * literal in disguise handed on as if resolved, so that the policy sees
+ * the address it spells. False when the request is answered.
+ */
+static bool
+name_first(struct relay *r)
+{
+	struct addr lit;
+
+	switch (policy_name_kind(r->req.dst.host, &lit)) {
+	case NAME_RESOLVE:
+		return true;
+	case NAME_LOCALHOST:
+		reply(r, SOCKS5_REP_POLICY, NULL);
+		return false;
+	case NAME_INVALID:
+		reply(r, SOCKS5_REP_HOST_UNREACH, NULL);
+		return false;
+	case NAME_LITERAL:
+		/* As if resolved; the caller's run() goes on from there. */
+		if (r->req.cmd == SOCKS5_CMD_CONNECT) {
+			r->state = R_RESOLVING;
+			connect_resolved(r, RESOLV_OK, &lit, 1);
+		} else if (!r->x->cfg->resolve) {
+			reply(r, SOCKS5_REP_POLICY, NULL);
+		} else {
+			r->state = R_LOOKUP;
+			answer_lookup(r, RESOLV_OK, &lit);
+		}
+		return false;
+	}
+	return true;
+}
+
 static void
 dispatch(struct relay *r)
 {
 	const struct exitd_cfg *cfg = r->x->cfg;
 
+	if (r->req.dst.atyp == SOCKS5_ATYP_DOMAIN &&
+	    (r->req.cmd == SOCKS5_CMD_CONNECT || r->req.cmd == SOCKS5_CMD_RESOLVE) &&
+	    !name_first(r)) {
+		return;
+	}
 	switch (r->req.cmd) {
 	case SOCKS5_CMD_CONNECT:
 		if (r->req.dst.atyp == SOCKS5_ATYP_DOMAIN) {

@@ -31,7 +31,9 @@
  */
 #include "policy.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <strings.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -822,4 +824,53 @@ out:
 	free(ps.next);
 	free(ps.stamp);
 	return yes;
+}
+
+/* True when name is label or ends in ".label" (case-insensitive). */
+static bool
+name_under(const char *name, size_t len, const char *label)
+{
+	size_t l = strlen(label);
+
+	if (len == l) {
+		return strncasecmp(name, label, l) == 0;
+	}
+	return len > l && name[len - l - 1] == '.' && strncasecmp(name + len - l, label, l) == 0;
+}
+
+enum name_kind
+policy_name_kind(const char *name, struct addr *lit)
+{
+	char buf[256];
+	size_t len = strnlen(name, sizeof(buf));
+	const char *s = buf;
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (len >= sizeof(buf)) {
+		return NAME_RESOLVE;    /* longer than any name: the resolver refuses it */
+	}
+	memcpy(buf, name, len + 1);
+	if (len > 0 && buf[len - 1] == '.') {
+		buf[--len] = '\0';
+	}
+	if (name_under(buf, len, "localhost")) {
+		return NAME_LOCALHOST;
+	}
+	if (name_under(buf, len, "invalid")) {
+		return NAME_INVALID;
+	}
+	if (len >= 2 && buf[0] == '[' && buf[len - 1] == ']') {
+		buf[len - 1] = '\0';
+		s = buf + 1;
+	}
+	if (inet_aton(s, &a4) != 0) {
+		addr_set_raw(lit, &a4, 4);
+		return NAME_LITERAL;
+	}
+	if (strchr(s, ':') != NULL && inet_pton(AF_INET6, s, &a6) == 1) {
+		addr_set_raw(lit, &a6, 16);
+		return NAME_LITERAL;
+	}
+	return NAME_RESOLVE;
 }

@@ -70,4 +70,21 @@ enum policy_verdict policy_match(const struct policy *p, const struct addr *a, u
  * used to tell "this relay is an exit for web ports" in status output. */
 bool policy_accepts_any(const struct policy *p);
 
+/*
+ * What a requested host name is before anyone resolves it (issue 7 §3):
+ * "localhost" and names under ".localhost" (RFC 6761) are this host and
+ * refused; names under ".invalid" never exist; a name that is an IP
+ * literal in disguise (what inet_aton takes: "127.1", "0x7f.1",
+ * "2130706433", "0177.0.0.1"; or an IPv6 literal, bracketed or not;
+ * with or without a trailing dot) is that address, which the policy must
+ * see instead of a resolver's idea of it. Case-insensitive. Pure.
+ */
+enum name_kind {
+	NAME_RESOLVE,           /* an ordinary name: resolve it */
+	NAME_LOCALHOST,         /* refuse (not allowed) */
+	NAME_INVALID,           /* refuse (host unreachable) */
+	NAME_LITERAL,           /* *lit holds the address it spells */
+};
+enum name_kind policy_name_kind(const char *name, struct addr *lit);
+
 #endif

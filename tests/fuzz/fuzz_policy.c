@@ -309,6 +309,27 @@ match_all(struct ctx *c, uint16_t extra_port)
 	}
 }
 
+/* The input as a host name: a kind in range, a literal of a real family. */
+static void
+name_kind(const uint8_t *data, size_t size)
+{
+	char name[320];
+	struct addr lit;
+	enum name_kind k;
+
+	if (size >= sizeof(name)) {
+		size = sizeof(name) - 1;
+	}
+	memcpy(name, data, size);
+	name[size] = '\0';
+	memset(&lit, 0, sizeof(lit));
+	k = policy_name_kind(name, &lit);
+	check(k == NAME_RESOLVE || k == NAME_LOCALHOST || k == NAME_INVALID || k == NAME_LITERAL,
+	      "name kind in range");
+	check(k != NAME_LITERAL || lit.family == AF_INET || lit.family == AF_INET6,
+	      "a literal has an address");
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -317,6 +338,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint16_t extra_port = 0;
 	size_t start, idx = 0;
 
+	name_kind(data, size);
 	memset(&c, 0, sizeof(c));
 	c.p = policy_new();
 	if (c.p == NULL) {

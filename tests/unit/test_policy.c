@@ -831,6 +831,65 @@ test_accepts_any_heavy(void **state)
 	policy_free(p);
 }
 
+/* Names refused or taken apart before anyone resolves them (issue 7 §3). */
+static void
+test_name_kind(void **state)
+{
+	static const struct {
+		const char *name;
+		enum name_kind kind;
+		const char *lit;
+	} cases[] = {
+		{ "localhost", NAME_LOCALHOST, NULL },
+		{ "LocalHost.", NAME_LOCALHOST, NULL },
+		{ "a.b.localhost", NAME_LOCALHOST, NULL },
+		{ "x.LOCALHOST.", NAME_LOCALHOST, NULL },
+		{ "notlocalhost", NAME_RESOLVE, NULL },
+		{ "localhost.example.test", NAME_RESOLVE, NULL },
+		{ "invalid", NAME_INVALID, NULL },
+		{ "www.example.INVALID", NAME_INVALID, NULL },
+		{ "x.invalid.", NAME_INVALID, NULL },
+		{ "xinvalid", NAME_RESOLVE, NULL },
+		{ "127.1", NAME_LITERAL, "127.0.0.1" },
+		{ "127.1.", NAME_LITERAL, "127.0.0.1" },
+		{ "0x7f.1", NAME_LITERAL, "127.0.0.1" },
+		{ "0X7F.0.0.1", NAME_LITERAL, "127.0.0.1" },
+		{ "2130706433", NAME_LITERAL, "127.0.0.1" },
+		{ "2130706433.", NAME_LITERAL, "127.0.0.1" },
+		{ "0177.0.0.1", NAME_LITERAL, "127.0.0.1" },
+		{ "203.0.113.80", NAME_LITERAL, "203.0.113.80" },
+		{ "[203.0.113.80]", NAME_LITERAL, "203.0.113.80" },
+		{ "::1", NAME_LITERAL, "::1" },
+		{ "[::1]", NAME_LITERAL, "::1" },
+		{ "::ffff:127.0.0.1", NAME_LITERAL, "127.0.0.1" },  /* mapped: seen as IPv4 */
+		{ "2001:db8::1.", NAME_LITERAL, "2001:db8::1" },
+		{ "www.example.test", NAME_RESOLVE, NULL },
+		{ "1.2.3.4.example.test", NAME_RESOLVE, NULL },
+		{ "0x7f.example", NAME_RESOLVE, NULL },
+		{ "[]", NAME_RESOLVE, NULL },
+		{ ".", NAME_RESOLVE, NULL },
+		{ "", NAME_RESOLVE, NULL },
+	};
+	char buf[ADDR_STRLEN], longname[300];
+	struct addr lit;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum name_kind k = policy_name_kind(cases[i].name, &lit);
+
+		if (k != cases[i].kind) {
+			fail_msg("%s: kind %d, wanted %d", cases[i].name, (int)k, (int)cases[i].kind);
+		}
+		if (cases[i].lit != NULL) {
+			assert_string_equal(addr_fmt(&lit, buf, sizeof(buf)), cases[i].lit);
+		}
+	}
+	/* Longer than any name: left to the resolver, which refuses it. */
+	memset(longname, '1', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_int_equal(policy_name_kind(longname, &lit), NAME_RESOLVE);
+}
+
 int
 main(void)
 {
@@ -849,6 +908,7 @@ main(void)
 		cmocka_unit_test(test_mapped_no_bypass),
 		cmocka_unit_test(test_accepts_any),
 		cmocka_unit_test(test_accepts_any_heavy),
+		cmocka_unit_test(test_name_kind),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
