@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
-# A minimal SOCKS5 client for the tests: sends RESOLVE (0xF0) of a name or
-# RESOLVE_PTR (0xF1) of an IPv4 address, and prints the reply code and the
-# answer, e.g. "0 203.0.113.80" or "0 www.example.test" or "4 -".
+# A minimal SOCKS5 client for the tests: sends RESOLVE (0xF0) of a name,
+# RESOLVE_PTR (0xF1) of an IPv4 address, or CONNECT (0x01) to a name on
+# port 80 ("connect NAME"), and prints the reply code and the answer, e.g.
+# "0 203.0.113.80" or "0 www.example.test" or "4 -".
 import ipaddress
 import socket
 import struct
@@ -11,6 +12,8 @@ port, cmd, arg = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 s = socket.create_connection(("127.0.0.1", port), timeout=10)
 if cmd == "resolve":
     req = bytes([5, 0xF0, 0, 3, len(arg)]) + arg.encode() + b"\0\0"
+elif cmd == "connect":
+    req = bytes([5, 1, 0, 3, len(arg)]) + arg.encode() + b"\0\x50"
 else:
     req = bytes([5, 0xF1, 0, 1]) + ipaddress.IPv4Address(arg).packed + b"\0\0"
 s.sendall(bytes([5, 1, 0]) + req)

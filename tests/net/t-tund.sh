@@ -369,6 +369,16 @@ t_eq "RESOLVE_PTR through tund" "0 $WEB_NAME" \
 	"$(ip netns exec "$NS_CLIENT" python3 "$ROOT/tests/net/socks-lookup.py" "$A_PORT" ptr "$WEB_IP" 2>&1 || true)"
 t_eq "RESOLVE of an unknown name: the exit's 0x04 unchanged" "4 -" \
 	"$(ip netns exec "$NS_CLIENT" python3 "$ROOT/tests/net/socks-lookup.py" "$A_PORT" resolve nx.example.test 2>&1 || true)"
+# Names the exit must not resolve: localhost and .localhost refused (0x02),
+# .invalid unreachable (0x04), IP literals in disguise taken as the address
+# they spell, which the policy then sees (127.0.0.1: refused, 0x02;
+# without this they went to DNS and came back 0x04).
+sl() { ip netns exec "$NS_CLIENT" python3 "$ROOT/tests/net/socks-lookup.py" "$A_PORT" "$@" 2>&1 || true; }
+t_eq "CONNECT localhost, x.LocalHost., www.example.invalid, 127.1, 0x7f.1, 2130706433." \
+	"2 - / 2 - / 4 - / 2 - / 2 - / 2 -" \
+	"$(sl connect localhost) / $(sl connect x.LocalHost.) / $(sl connect www.example.invalid) / $(sl connect 127.1) / $(sl connect 0x7f.1) / $(sl connect 2130706433.)"
+t_eq "RESOLVE 0x7f.1 and 0xcb.0.113.80: the addresses they spell, not DNS's" \
+	"0 127.0.0.1 / 0 203.0.113.80" "$(sl resolve 0x7f.1) / $(sl resolve 0xcb.0.113.80)"
 
 # --- 10. SIGTERM
 stop_tund "SIGTERM: instance A exits 0" "$APID"
