@@ -345,7 +345,11 @@ run(const char *path, bool check, bool debug)
 		goto out;
 	}
 	t->start_ms = ev_now_ms(t->ev);
-	RAND_bytes((unsigned char *)&seed, sizeof(seed));
+	if (RAND_bytes((unsigned char *)&seed, sizeof(seed)) != 1) {
+		fprintf(stderr, "tund: no random bytes for the choice of paths: %s\n",
+			tls_errstr(err, sizeof(err)));
+		goto out;
+	}
 	paths_init(&t->paths, &t->cfg, seed);
 	t->pool = pool_new(t->ev, t->ctx, &t->cfg, &t->paths);
 	if (t->pool == NULL) {
@@ -364,7 +368,11 @@ run(const char *path, bool check, bool debug)
 			fprintf(stderr, "tund: %s\n", err);
 			goto out;
 		}
-		RAND_bytes((unsigned char *)&seed, sizeof(seed));
+		if (RAND_bytes((unsigned char *)&seed, sizeof(seed)) != 1) {
+			fprintf(stderr, "tund: no random bytes for the TCP stack: %s\n",
+				tls_errstr(err, sizeof(err)));
+			goto out;
+		}
 		t->cap = capture_new(t->ev, &t->cfg, t->pool, t->tun_fd, t->fip, seed, err,
 				     sizeof(err));
 		if (t->cap == NULL) {
