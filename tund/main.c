@@ -235,6 +235,19 @@ setup_tun(struct tund *t, char *err, size_t errlen)
 	return 0;
 }
 
+/* Seeds from OpenSSL's generator; 0, or -1 with a message naming what for. */
+static int
+random_bytes(void *p, size_t n, const char *what, char *err, size_t errlen)
+{
+	char ossl[256];
+
+	if (RAND_bytes(p, (int)n) != 1) {
+		snprintf(err, errlen, "no random bytes for %s: %s", what, tls_errstr(ossl, sizeof(ossl)));
+		return -1;
+	}
+	return 0;
+}
+
 static int
 setup_fakeip(struct tund *t, char *err, size_t errlen)
 {
@@ -254,8 +267,7 @@ setup_fakeip(struct tund *t, char *err, size_t errlen)
 	for (size_t i = 0; i < cfg->n_tun_addrs; i++) {
 		ex[i] = cfg->tun_addrs[i].addr;
 	}
-	if (RAND_bytes((unsigned char *)fc.hash_key, sizeof(fc.hash_key)) != 1) {
-		snprintf(err, errlen, "no randomness for the fake-IP table");
+	if (random_bytes(fc.hash_key, sizeof(fc.hash_key), "the fake-IP table", err, errlen) < 0) {
 		return -1;
 	}
 	t->fip = fakeip_new(&fc);
@@ -345,9 +357,8 @@ run(const char *path, bool check, bool debug)
 		goto out;
 	}
 	t->start_ms = ev_now_ms(t->ev);
-	if (RAND_bytes((unsigned char *)&seed, sizeof(seed)) != 1) {
-		fprintf(stderr, "tund: no random bytes for the choice of paths: %s\n",
-			tls_errstr(err, sizeof(err)));
+	if (random_bytes(&seed, sizeof(seed), "the choice of paths", err, sizeof(err)) < 0) {
+		fprintf(stderr, "tund: %s\n", err);
 		goto out;
 	}
 	paths_init(&t->paths, &t->cfg, seed);
@@ -368,9 +379,8 @@ run(const char *path, bool check, bool debug)
 			fprintf(stderr, "tund: %s\n", err);
 			goto out;
 		}
-		if (RAND_bytes((unsigned char *)&seed, sizeof(seed)) != 1) {
-			fprintf(stderr, "tund: no random bytes for the TCP stack: %s\n",
-				tls_errstr(err, sizeof(err)));
+		if (random_bytes(&seed, sizeof(seed), "the TCP stack", err, sizeof(err)) < 0) {
+			fprintf(stderr, "tund: %s\n", err);
 			goto out;
 		}
 		t->cap = capture_new(t->ev, &t->cfg, t->pool, t->tun_fd, t->fip, seed, err,
