@@ -423,38 +423,34 @@ ptr_done(void *arg, enum resolv_status st, const char *name)
 /* The request: greeting, then one request, from the front of up. */
 
 /*
- * Names nobody may resolve (policy_name_kind): refused here, or an IP
- * literal in disguise handed on as if resolved, so that the policy sees
- * the address it spells. False when the request is answered.
+ * Before a CONNECT's or RESOLVE's name goes to the resolver: names nobody
+ * may resolve are refused, and an IP literal in disguise is answered as if
+ * resolved, so that the policy sees the address it spells (policy_name_kind).
+ * True when this answered the request; the caller's run() goes on from there.
  */
 static bool
-name_first(struct relay *r)
+name_answered(struct relay *r)
 {
 	struct addr lit;
 
 	switch (policy_name_kind(r->req.dst.host, &lit)) {
 	case NAME_RESOLVE:
-		return true;
+		return false;
 	case NAME_LOCALHOST:
 		reply(r, SOCKS5_REP_POLICY, NULL);
-		return false;
+		return true;
 	case NAME_INVALID:
 		reply(r, SOCKS5_REP_HOST_UNREACH, NULL);
-		return false;
+		return true;
 	case NAME_LITERAL:
-		/* As if resolved; the caller's run() goes on from there. */
 		if (r->req.cmd == SOCKS5_CMD_CONNECT) {
-			r->state = R_RESOLVING;
 			connect_resolved(r, RESOLV_OK, &lit, 1);
-		} else if (!r->x->cfg->resolve) {
-			reply(r, SOCKS5_REP_POLICY, NULL);
 		} else {
-			r->state = R_LOOKUP;
 			answer_lookup(r, RESOLV_OK, &lit);
 		}
-		return false;
+		return true;
 	}
-	return true;
+	return false;
 }
 
 static void
@@ -462,15 +458,13 @@ dispatch(struct relay *r)
 {
 	const struct exitd_cfg *cfg = r->x->cfg;
 
-	if (r->req.dst.atyp == SOCKS5_ATYP_DOMAIN &&
-	    (r->req.cmd == SOCKS5_CMD_CONNECT || r->req.cmd == SOCKS5_CMD_RESOLVE) &&
-	    !name_first(r)) {
-		return;
-	}
 	switch (r->req.cmd) {
 	case SOCKS5_CMD_CONNECT:
 		if (r->req.dst.atyp == SOCKS5_ATYP_DOMAIN) {
 			r->state = R_RESOLVING;
+			if (name_answered(r)) {
+				return;
+			}
 			r->q = resolv_addrs(r->x->resolv, r->req.dst.host, resolved, r);
 			if (r->q == NULL) {
 				reply(r, SOCKS5_REP_FAIL, NULL);
@@ -507,6 +501,9 @@ dispatch(struct relay *r)
 			return;
 		}
 		r->state = R_LOOKUP;
+		if (r->req.cmd == SOCKS5_CMD_RESOLVE && name_answered(r)) {
+			return;
+		}
 		r->q = r->req.cmd == SOCKS5_CMD_RESOLVE
 			       ? resolv_addrs(r->x->resolv, r->req.dst.host, lookup_done, r)
 			       : resolv_name(r->x->resolv, &r->req.dst.ip, ptr_done, r);
