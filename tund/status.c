@@ -221,9 +221,11 @@ status_format(const struct status_src *t, uint64_t now, bool json, char *buf, si
 		socks_in_stats(t->socks, &ss);
 	}
 	if (json) {
-		out_printf(&o, "{\"heap_bytes\":%zu,\"tls_heap_bytes\":%zu,\"uptime_s\":%llu,\"circuits\":{\"ready\":%zu,\"building\":%zu,"
+		out_printf(&o, "{\"heap_bytes\":%zu,\"tls_heap_bytes\":%zu,\"uptime_s\":%llu,"
+			       "\"circuits\":{\"ready\":%zu,\"building\":%zu,"
 			       "\"busy\":%zu,\"target\":%zu,\"built\":%llu,\"failed\":%llu},",
-			   heap_bytes(), tls_heap_bytes(), (unsigned long long)(now - t->start_ms) / 1000, ps.ready, ps.building,
+			   heap_bytes(), tls_heap_bytes(), (unsigned long long)(now - t->start_ms) / 1000,
+			   ps.ready, ps.building,
 			   ss.streams, ps.target, (unsigned long long)ps.built,
 			   (unsigned long long)ps.failed);
 		out_printf(&o, "\"streams\":{\"open\":%zu,\"waiting\":%zu,\"total\":%llu,\"refused\":%llu},"
