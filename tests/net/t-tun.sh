@@ -458,8 +458,8 @@ alive "the real addresses"
 # buffers then (kernel, tund, three relays) is never counted, so upload's
 # server-side figure falls short of the client's by up to the path's
 # buffering (a few MiB; plain forwarding shows the same, smaller). A
-# download ends when the client has received all it asked for: at least
-# -n, exactly. Either sender with -n may write one block (128 KiB) more
+# download must bring the client every byte it asked for (at least -n;
+# both ends' counts checked). Either sender with -n may write one block (128 KiB) more
 # than asked, and a downloading client may stop before that last block is
 # all in (seen: server sent 64 MiB + 131072, client read 64 MiB + 35668).
 IPERF_N=$((64 * 1024 * 1024))

@@ -35,6 +35,10 @@
 #   - r1's exitd killed (SIGKILL) during 20 parallel downloads of /slow:
 #     some fail, some complete exactly, none completes wrong; then 10 new
 #     fetches all go around r1, and `tund status` shows r1 failed;
+#   - RESOLVE and RESOLVE_PTR through tund; names the exit never resolves:
+#     localhost and .localhost (0x02), .invalid (0x04), IP literals in
+#     disguise taken as their address (127.1 refused by policy, 0x02;
+#     RESOLVE of 0x7f.1 answers 127.0.0.1);
 #   - SIGTERM: both instances exit 0;
 #   - tund leakcheck on the client's only link for the whole run: nothing but
 #     TCP with the relays' address and port (no DNS, no name in clear).
