@@ -24,8 +24,14 @@
 #include <string.h>
 
 #define CFG_DEFAULT_MAX_CONNS 4096
-#define CFG_DEFAULT_MAX_PER_SOURCE 256
-#define CFG_DEFAULT_RATE_PER_SOURCE 100
+/*
+ * Twice what one tund opens to a relay by default (tund/cfg.h: relay-max
+ * 512, relay-rate 400/s, relay-burst 800), so a client's own bursts never
+ * trip them, and two clients behind one address still fit.
+ */
+#define CFG_DEFAULT_MAX_PER_SOURCE 1024
+#define CFG_DEFAULT_RATE_PER_SOURCE 800
+#define CFG_DEFAULT_BURST_PER_SOURCE 1600
 #define CFG_DEFAULT_TIMEOUT_MS (10 * 1000)
 #define CFG_DEFAULT_IDLE_TIMEOUT_MS (300 * 1000)
 #define CFG_DEFAULT_BUFFER (128 * 1024)
@@ -51,6 +57,7 @@ exitd_cfg_init(struct exitd_cfg *cfg)
 	cfg->max_conns = CFG_DEFAULT_MAX_CONNS;
 	cfg->max_per_source = CFG_DEFAULT_MAX_PER_SOURCE;
 	cfg->rate_per_source = CFG_DEFAULT_RATE_PER_SOURCE;
+	cfg->burst_per_source = CFG_DEFAULT_BURST_PER_SOURCE;
 	cfg->handshake_timeout_ms = CFG_DEFAULT_TIMEOUT_MS;
 	cfg->request_timeout_ms = CFG_DEFAULT_TIMEOUT_MS;
 	cfg->connect_timeout_ms = CFG_DEFAULT_TIMEOUT_MS;
@@ -239,6 +246,8 @@ static const struct keyword keywords[] = {
 	{ "max-per-source", KW_U64, CFG_FIELD(max_per_source), CFG_MIN_COUNT, CFG_MAX_COUNT,
 	  NULL },
 	{ "rate-per-source", KW_U64, CFG_FIELD(rate_per_source), CFG_MIN_COUNT, CFG_MAX_COUNT,
+	  NULL },
+	{ "burst-per-source", KW_U64, CFG_FIELD(burst_per_source), CFG_MIN_COUNT, CFG_MAX_COUNT,
 	  NULL },
 	{ "handshake-timeout", KW_DURATION, CFG_FIELD(handshake_timeout_ms), CFG_MIN_TIMEOUT_MS,
 	  CFG_MAX_TIMEOUT_MS, NULL },

@@ -12,8 +12,10 @@
  *   resolve yes|no              answer RESOLVE, RESOLVE_PTR and DNS (default yes)
  *   resolver ADDR[:PORT]        repeatable; default: the system's resolv.conf
  *   max-connections N           default 4096
- *   max-per-source N            connections open per source address, default 256
- *   rate-per-source N           new connections per second per source, default 100
+ *   max-per-source N            connections open per source address, default 1024
+ *   rate-per-source N           new connections per second per source (a token
+ *                               bucket's rate), default 800
+ *   burst-per-source N          the bucket's size, default 1600
  *   handshake-timeout DUR       TLS handshake, default 10s
  *   request-timeout DUR         SOCKS5 greeting and request, from their first byte, 10s
  *   connect-timeout DUR         per address tried, default 10s
@@ -51,6 +53,7 @@ struct exitd_cfg {
 	uint64_t max_conns;
 	uint64_t max_per_source;
 	uint64_t rate_per_source;
+	uint64_t burst_per_source;
 	uint64_t handshake_timeout_ms;
 	uint64_t request_timeout_ms;
 	uint64_t connect_timeout_ms;

@@ -135,7 +135,7 @@ listeners_new(struct relay_ctx *x)
 	l->x = x;
 	/* Sources with live entries are at most the connections open, plus a second's worth. */
 	l->lim = limits_new(x->cfg->max_per_source, x->cfg->rate_per_source,
-			    (size_t)x->cfg->max_conns * 2 + 1024);
+			    x->cfg->burst_per_source, (size_t)x->cfg->max_conns * 2 + 1024);
 	if (l->lim == NULL) {
 		free(l);
 		return NULL;

@@ -647,6 +647,7 @@ static const char full_conf[] =
 	"max-connections 1000\n"
 	"max-per-source 50\n"
 	"rate-per-source 20\n"
+	"burst-per-source 40\n"
 	"handshake-timeout 5s\n"
 	"request-timeout 2500ms\n"
 	"connect-timeout 3\n"
@@ -669,8 +670,9 @@ test_cfg_defaults(void **state)
 	assert_false(cfg.allow_private);
 	assert_true(cfg.resolve);
 	assert_int_equal(cfg.max_conns, 4096);
-	assert_int_equal(cfg.max_per_source, 256);
-	assert_int_equal(cfg.rate_per_source, 100);
+	assert_int_equal(cfg.max_per_source, 1024);
+	assert_int_equal(cfg.rate_per_source, 800);
+	assert_int_equal(cfg.burst_per_source, 1600);
 	assert_int_equal(cfg.handshake_timeout_ms, 10000);
 	assert_int_equal(cfg.request_timeout_ms, 10000);
 	assert_int_equal(cfg.connect_timeout_ms, 10000);
@@ -722,6 +724,7 @@ test_cfg_full_file(void **state)
 	assert_int_equal(cfg.max_conns, 1000);
 	assert_int_equal(cfg.max_per_source, 50);
 	assert_int_equal(cfg.rate_per_source, 20);
+	assert_int_equal(cfg.burst_per_source, 40);
 	assert_int_equal(cfg.handshake_timeout_ms, 5000);
 	assert_int_equal(cfg.request_timeout_ms, 2500);
 	assert_int_equal(cfg.connect_timeout_ms, 3000);
@@ -793,6 +796,7 @@ test_cfg_bad_lines(void **state)
 		{ "max-connections", "t.conf:3: max-connections: expected 1 argument" },
 		{ "max-per-source 1 2", "t.conf:3: max-per-source: expected 1 argument" },
 		{ "rate-per-source", "t.conf:3: rate-per-source: expected 1 argument" },
+		{ "burst-per-source", "t.conf:3: burst-per-source: expected 1 argument" },
 		{ "handshake-timeout", "t.conf:3: handshake-timeout: expected 1 argument" },
 		{ "request-timeout 1s 2s", "t.conf:3: request-timeout: expected 1 argument" },
 		{ "connect-timeout", "t.conf:3: connect-timeout: expected 1 argument" },
@@ -820,6 +824,7 @@ test_cfg_bad_lines(void **state)
 		{ "max-connections 10k", "t.conf:3: max-connections: '10k' is not a number" },
 		{ "max-per-source 0", "t.conf:3: max-per-source: 0 is out of range" },
 		{ "rate-per-source 99999999999999999999", "t.conf:3: rate-per-source: '9" },
+		{ "burst-per-source 0", "t.conf:3: burst-per-source: 0 is out of range" },
 		{ "handshake-timeout 99ms",
 		  "t.conf:3: handshake-timeout: 99ms is out of range 100ms..24h" },
 		{ "request-timeout 0", "t.conf:3: request-timeout: 0 is out of range" },

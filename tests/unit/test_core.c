@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "bucket.h"
 #include "buf.h"
 #include "cur.h"
 #include "ev.h"
@@ -226,36 +227,102 @@ test_ev_stale(void **state)
 }
 
 static void
+test_bucket(void **state)
+{
+	struct bucket b;
+
+	bucket_init(&b, 3, 1000);
+	assert_true(bucket_full(&b, 2, 3, 1000));
+	for (int i = 0; i < 3; i++) {
+		assert_true(bucket_take(&b, 2, 3, 1000));       /* the burst */
+	}
+	assert_false(bucket_take(&b, 2, 3, 1000));
+	assert_int_equal(bucket_wait_ms(&b, 2, 3, 1000), 500);  /* 2 a second */
+	assert_false(bucket_take(&b, 2, 3, 1499));
+	assert_true(bucket_take(&b, 2, 3, 1500));
+	assert_false(bucket_take(&b, 2, 3, 1500));
+	/* A second boundary gives nothing extra: 1999 -> 2000 is 1 ms. */
+	assert_true(bucket_take(&b, 2, 3, 2000));
+	assert_false(bucket_take(&b, 2, 3, 2001));
+	assert_false(bucket_full(&b, 2, 3, 3000));
+	assert_true(bucket_full(&b, 2, 3, 3500));               /* 3 tokens in 1.5 s */
+	/* Never above the burst, however long it waited; no overflow. */
+	assert_true(bucket_take(&b, 2, 3, UINT64_MAX / 2));
+	assert_true(bucket_take(&b, 2, 3, UINT64_MAX / 2));
+	assert_true(bucket_take(&b, 2, 3, UINT64_MAX / 2));
+	assert_false(bucket_take(&b, 2, 3, UINT64_MAX / 2));
+	/* Time going back is no time passing. */
+	assert_false(bucket_take(&b, 2, 3, 5));
+	assert_int_equal(bucket_wait_ms(&b, 0, 3, 5), UINT64_MAX);
+	/* Big rates and bursts. */
+	bucket_init(&b, BUCKET_MAX, 0);
+	assert_true(bucket_take(&b, BUCKET_MAX, BUCKET_MAX, 0));
+	assert_false(bucket_full(&b, BUCKET_MAX, BUCKET_MAX, 0));
+	assert_true(bucket_full(&b, BUCKET_MAX, BUCKET_MAX, 1000));
+}
+
+static void
 test_limits(void **state)
 {
-	struct limits *l = limits_new(2, 3, 2);
-	struct addr a, b, c;
+	struct limits *l = limits_new(2, 1, 3, 2);
+	struct addr a, b, c, d;
 
 	assert_non_null(l);
 	assert_int_equal(addr_parse("192.0.2.1", &a), 0);
 	assert_int_equal(addr_parse("2001:db8::1", &b), 0);
 	assert_int_equal(addr_parse("192.0.2.9", &c), 0);
+	assert_int_equal(addr_parse("192.0.2.10", &d), 0);
 	assert_int_equal(limits_take(l, &a, 1000), 0);
 	assert_int_equal(limits_take(l, &a, 1000), 0);
 	assert_int_equal(limits_take(l, &a, 1000), -EMFILE);    /* 2 open at most */
 	limits_put(l, &a);
-	assert_int_equal(limits_take(l, &a, 1000), 0);
 	limits_put(l, &a);
-	assert_int_equal(limits_take(l, &a, 1000), -EAGAIN);    /* 3 a second at most */
-	assert_int_equal(limits_take(l, &a, 2000), 0);          /* a new second */
-	assert_int_equal(limits_take(l, &b, 2000), 0);          /* another source */
-	assert_int_equal(limits_take(l, &c, 2000), -ENOSPC);    /* table of 2 is full */
-	limits_put(l, &b);
-	limits_sweep(l, 5000);                                  /* b: idle, swept */
+	assert_int_equal(limits_take(l, &a, 1999), 0);          /* the burst of 3 */
+	limits_put(l, &a);
+	assert_int_equal(limits_take(l, &a, 2000), 0);          /* refilled by 1 a second */
+	limits_put(l, &a);
+	/* A count per calendar second would allow 3 more at 2000. */
+	assert_int_equal(limits_take(l, &a, 2000), -EAGAIN);
+	assert_int_equal(limits_take(l, &a, 2999), -EAGAIN);
+	assert_int_equal(limits_take(l, &a, 3000), 0);
+	assert_int_equal(limits_take(l, &b, 3000), 0);          /* another source */
+	/* The table of 2 is full of sources with connections open. */
+	assert_int_equal(limits_take(l, &c, 3000), -ENOSPC);
+	limits_put(l, &b);                                      /* b: nothing open */
+	limits_sweep(l, 3500);                                  /* b's bucket is not full yet */
+	assert_int_equal(limits_entries(l), 2);
+	limits_sweep(l, 6000);                                  /* now it is: swept */
 	assert_int_equal(limits_entries(l), 1);
-	assert_int_equal(limits_take(l, &c, 5000), 0);
+	assert_int_equal(limits_take(l, &c, 6000), 0);
 	limits_put(l, &c);
 	limits_put(l, &c);                                      /* extra put: harmless */
+	/* Full, c has nothing open: a new source evicts it, never refused. */
+	assert_int_equal(limits_take(l, &d, 6000), 0);
+	assert_int_equal(limits_entries(l), 2);
 	limits_free(l);
 	limits_free(NULL);
 
+	/*
+	 * A flood of sources that open nothing (SYN then RST, the defect in
+	 * issue 7) never locks a new source out.
+	 */
+	l = limits_new(10, 100, 100, 16);
+	for (unsigned int i = 0; i < 1100; i++) {
+		struct addr x = { .family = AF_INET };
+
+		x.a[0] = 198;
+		x.a[1] = 51;
+		x.a[2] = (uint8_t)(i >> 8);
+		x.a[3] = (uint8_t)i;
+		assert_int_equal(limits_take(l, &x, 1000), 0);
+		limits_put(l, &x);
+	}
+	assert_int_equal(limits_entries(l), 16);
+	assert_int_equal(limits_take(l, &a, 1000), 0);
+	limits_free(l);
+
 	/* IPv6 counts by /64: another address in the same /64 is the same source. */
-	l = limits_new(1, 100, 10);
+	l = limits_new(1, 100, 100, 10);
 	assert_int_equal(addr_parse("2001:db8:1:2::1", &a), 0);
 	assert_int_equal(addr_parse("2001:db8:1:2:ffff::9", &b), 0);
 	assert_int_equal(addr_parse("2001:db8:1:3::1", &c), 0);
@@ -276,6 +343,7 @@ main(void)
 		cmocka_unit_test(test_ev_timers),
 		cmocka_unit_test(test_pheap_random),
 		cmocka_unit_test(test_ev_stale),
+		cmocka_unit_test(test_bucket),
 		cmocka_unit_test(test_limits),
 	};
 
