@@ -1,5 +1,18 @@
 // SPDX-License-Identifier: MIT
-/* Listening sockets and admission: see listener.h. */
+/*
+ * Listening sockets and admission: see listener.h.
+ *
+ * A connection refused at admission (max-connections, the per-source
+ * limits) is told so in a way the client can tell from a broken relay:
+ * the relay sends one plaintext TLS alert, internal_error, the answer a
+ * TLS server gives before its ServerHello when it cannot go on, then a
+ * FIN. A client reading it knows this hop, not the one before it, is busy
+ * (for hop k >= 2 the relay before it forwards the alert and the FIN like
+ * any bytes). The socket then waits, in one of DRAIN_SLOTS slots, for the
+ * client's FIN (at most DRAIN_MS, reading and dropping what comes), since
+ * closing with unread bytes would send a RST that can overtake the alert.
+ * With every slot taken (a flood) a refusal is a bare RST, as before.
+ */
 #include "listener.h"
 
 #include <errno.h>
@@ -13,6 +26,14 @@
 #include "limit.h"
 #include "log.h"
 
+#define DRAIN_SLOTS 256
+#define DRAIN_MS 1000
+
+struct drain {
+	int fd;                 /* -1: free */
+	uint64_t until_ms;
+};
+
 struct listeners {
 	struct relay_ctx *x;
 	struct limits *lim;
@@ -21,6 +42,8 @@ struct listeners {
 	bool paused;
 	struct ev_timer pause_timer;
 	struct ev_timer sweep_timer;
+	struct ev_timer drain_timer;
+	struct drain drain[DRAIN_SLOTS];
 	uint64_t refused;
 };
 
@@ -30,13 +53,93 @@ struct listeners {
 
 static void on_accept(struct ev *ev, int fd, unsigned int events, void *arg);
 
+/* A TLS record: alert, legacy version 3.3, length 2, level fatal, internal_error. */
+static const unsigned char busy_alert[] = { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x50 };
+
 static void
-refuse(int fd)
+reset(int fd)
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(fd);
+}
+
+static void
+drain_end(struct listeners *l, struct drain *d)
+{
+	ev_fd_del(l->x->ev, d->fd);
+	close(d->fd);
+	d->fd = -1;
+}
+
+static void
+on_drain(struct ev *ev, int fd, unsigned int events, void *arg)
+{
+	struct listeners *l = arg;
+	char sink[4096];
+	ssize_t n;
+
+	for (size_t i = 0; i < DRAIN_SLOTS; i++) {
+		if (l->drain[i].fd != fd) {
+			continue;
+		}
+		n = recv(fd, sink, sizeof(sink), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			drain_end(l, &l->drain[i]);
+		}
+		return;
+	}
+}
+
+static void
+on_drain_timer(struct ev *ev, void *arg)
+{
+	struct listeners *l = arg;
+	uint64_t now = ev_now_ms(ev), next = 0;
+
+	for (size_t i = 0; i < DRAIN_SLOTS; i++) {
+		struct drain *d = &l->drain[i];
+
+		if (d->fd < 0) {
+			continue;
+		}
+		if (d->until_ms <= now) {
+			/* Still sending after a second: it gets the RST. */
+			ev_fd_del(ev, d->fd);
+			reset(d->fd);
+			d->fd = -1;
+		} else if (next == 0 || d->until_ms < next) {
+			next = d->until_ms;
+		}
+	}
+	if (next) {
+		ev_timer_set_at(ev, &l->drain_timer, next);
+	}
+}
+
+/* Refuses an accepted connection: see the top of the file. */
+static void
+refuse(struct listeners *l, int fd)
+{
+	struct drain *d = NULL;
+
+	for (size_t i = 0; i < DRAIN_SLOTS && d == NULL; i++) {
+		if (l->drain[i].fd < 0) {
+			d = &l->drain[i];
+		}
+	}
+	if (d == NULL || send(fd, busy_alert, sizeof(busy_alert), MSG_DONTWAIT | MSG_NOSIGNAL) !=
+				 (ssize_t)sizeof(busy_alert) ||
+	    shutdown(fd, SHUT_WR) < 0 || ev_fd_add(l->x->ev, fd, EV_RD, on_drain, l) < 0) {
+		reset(fd);
+		return;
+	}
+	d->fd = fd;
+	d->until_ms = ev_now_ms(l->x->ev) + DRAIN_MS;
+	if (!ev_timer_armed(&l->drain_timer)) {
+		ev_timer_set(l->x->ev, &l->drain_timer, DRAIN_MS);
+	}
 }
 
 static void
@@ -105,7 +208,7 @@ on_accept(struct ev *ev, int lfd, unsigned int events, void *arg)
 			l->refused++;
 			log_warnx_rl("refusing a connection: max-connections (%llu) reached",
 				     (unsigned long long)cfg->max_conns);
-			refuse(fd);
+			refuse(l, fd);
 			continue;
 		}
 		r = limits_take(l->lim, &peer, ev_now_ms(ev));
@@ -115,7 +218,7 @@ on_accept(struct ev *ev, int lfd, unsigned int events, void *arg)
 				     r == -EMFILE   ? "max-per-source reached"
 				     : r == -EAGAIN ? "rate-per-source reached"
 						    : "too many sources");
-			refuse(fd);
+			refuse(l, fd);
 			continue;
 		}
 		if (relay_start(l->x, fd, &peer, port) < 0) {
@@ -142,7 +245,11 @@ listeners_new(struct relay_ctx *x)
 	}
 	ev_timer_init(&l->pause_timer, on_pause_end, l);
 	ev_timer_init(&l->sweep_timer, on_sweep, l);
+	ev_timer_init(&l->drain_timer, on_drain_timer, l);
 	ev_timer_set(x->ev, &l->sweep_timer, SWEEP_MS);
+	for (size_t i = 0; i < DRAIN_SLOTS; i++) {
+		l->drain[i].fd = -1;
+	}
 	x->closed = conn_closed;
 	x->closed_arg = l;
 	return l;
@@ -206,6 +313,12 @@ listeners_free(struct listeners *l)
 	}
 	listeners_close(l);
 	ev_timer_del(l->x->ev, &l->sweep_timer);
+	ev_timer_del(l->x->ev, &l->drain_timer);
+	for (size_t i = 0; i < DRAIN_SLOTS; i++) {
+		if (l->drain[i].fd >= 0) {
+			drain_end(l, &l->drain[i]);
+		}
+	}
 	limits_free(l->lim);
 	l->x->closed = NULL;
 	free(l);

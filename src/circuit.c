@@ -391,6 +391,10 @@ fail_handshake(struct circuit *c, SSL *ssl, int r)
 	} else if (e == SSL_ERROR_SYSCALL) {
 		/* The BIO below recorded the cause already, if it knew one. */
 		set_fail(c, CIRC_E_TLS, c->cur, "TLS failed: connection closed");
+	} else if (ERR_GET_LIB(ERR_peek_error()) == ERR_LIB_SSL &&
+		   ERR_GET_REASON(ERR_peek_error()) == SSL_R_TLSV1_ALERT_INTERNAL_ERROR) {
+		/* exitd's refusal at admission (exitd/listener.c). */
+		set_fail(c, CIRC_E_BUSY, c->cur, "relay busy: refused at admission");
 	} else {
 		set_fail(c, CIRC_E_TLS, c->cur, "TLS failed: %s", tls_errstr(buf, sizeof(buf)));
 	}

@@ -64,6 +64,7 @@ enum circuit_fail {
 	CIRC_E_TIMEOUT,         /* build or request timed out */
 	CIRC_E_PIN,             /* a hop presented another key than its pin */
 	CIRC_E_TLS,             /* TLS failed with a hop */
+	CIRC_E_BUSY,            /* a hop refused at admission (its limits): retry later */
 	CIRC_E_EXTEND,          /* relay k-1 could not connect to hop k */
 	CIRC_E_CLOSED,          /* a relay closed or reset the circuit */
 	CIRC_E_PROTO,           /* a relay broke the protocol */

@@ -11,8 +11,9 @@
 # and r3. Checked: fetches by host name (a page, a large file by checksum,
 # IPv6), one and three hops, every reply code the exit must give, RESOLVE,
 # RESOLVE_PTR, a DNS stream (dig), a wrong pin, half-close, config check
-# errors, SIGTERM, garbage, a stalled TLS client, 1,000 circuits at once,
-# and a relay killed mid-transfer.
+# errors, a refusal at admission named at the hop that refused, SIGTERM,
+# garbage, a stalled TLS client, 1,000 circuits at once, and a relay
+# killed mid-transfer.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -43,7 +44,7 @@ t_status() {
 # at the end, nothing may have crossed it but TCP with a relay's port, and
 # no name of the test zone in clear. The kernel's own link housekeeping
 # (ARP, ICMPv6 neighbour discovery, MLD reports to ff02::) is not traffic.
-leak_start "[2001:db8:0:3::2]:9009"     # the IPv6 listener of part 5
+leak_start "[2001:db8:0:3::2]:9009" "192.0.2.6:9010"   # the second relays of part 5
 BGPIDS+=("$LEAK_PID")
 
 # --- Fetches through the chain (curl -> chain -l -> r1 -> r2 -> r3 -> nginx)
@@ -136,15 +137,40 @@ wait_port "$NS_R3" "$R3_IP6" 9009
 R3B=(-r "[$R3_IP6]:9009,$R3_PIN")
 out=$(printf '%s' "$req" | n_client "$CHAIN" "${R3B[@]}" connect "$WEB_NAME" 80 2>&1 || true)
 case $out in *"$WEB_MARKER"*) t_ok "a relay on IPv6 carries a stream" ;; *) t_fail "a relay on IPv6" "$out" ;; esac
+# Holds 3 circuits through the relays given, against max-per-source 2 at
+# the last: two stay open, the third is refused, and its error names the
+# hop that refused as busy. The refusal is a TLS alert then a FIN
+# (exitd/listener.c); as hop 2, the relay before it forwards both (a RST
+# used to make the client blame hop 1).
 fifo=$RUN/limit.fifo
 mkfifo "$fifo"
-n_client "$CHAIN" "${R3B[@]}" hold 3 "$WEB_NAME" 80 <"$fifo" >"$RUN/limit.out" 2>/dev/null &
-lp=$!
-exec 8>"$fifo"
-for _ in $(seq 1 100); do [ -s "$RUN/limit.out" ] && break; sleep 0.1; done
-t_eq "max-per-source 2: a third connection is refused, two stay" "open=2 failed=1" "$(cat "$RUN/limit.out")"
-exec 8>&-
-wait "$lp" || true
+hold_limited() {
+	local hop=$1 out=$RUN/limit$1.out err=$RUN/limit$1.err lp
+	shift
+	n_client "$CHAIN" "$@" hold 3 "$WEB_NAME" 80 <"$fifo" >"$out" 2>"$err" &
+	lp=$!
+	exec 8>"$fifo"
+	for _ in $(seq 1 100); do [ -s "$out" ] && break; sleep 0.1; done
+	t_eq "max-per-source 2 as hop $hop: a third circuit is refused, two stay" "open=2 failed=1" "$(cat "$out")"
+	exec 8>&-
+	wait "$lp" || true
+	case $(cat "$err") in
+	*"hop $hop ([$R3_IP6]:9009): relay busy"*) t_ok "the refusal is named as busy, at hop $hop" ;;
+	*) t_fail "the refusal is named as busy, at hop $hop" "$(cat "$err")" ;;
+	esac
+}
+hold_limited 1 "${R3B[@]}"
+{
+	echo "accept [$R3_IP6]/128:9009"
+	grep -v '^listen' "$RUN/r2.conf"
+	echo "listen $R2_IP:9010"
+} >"$RUN/r2b.conf"
+ip netns exec "$NS_R2" "$EXITD" -c "$RUN/r2b.conf" 2>"$RUN/r2b.log" &
+tp2=$!
+wait_port "$NS_R2" "$R2_IP" 9010
+hold_limited 2 -r "$R2_IP:9010,$R2_PIN" "${R3B[@]}"
+kill -TERM "$tp2"
+wait "$tp2" || true
 sleep 0.2
 out=$(printf '%s' "$req" | n_client "$CHAIN" "${R3B[@]}" connect "$WEB_NAME" 80 2>&1 || true)
 case $out in *"$WEB_MARKER"*) t_ok "after the limit was hit, the relay serves again" ;; *) t_fail "serves again after the limit" "$out" ;; esac
