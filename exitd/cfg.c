@@ -162,6 +162,22 @@ kw_reject(struct conf *c, struct exitd_cfg *cfg, const char *kw, const char *arg
 }
 
 static void
+kw_peer(struct conf *c, struct exitd_cfg *cfg, const char *kw, const char *arg)
+{
+	struct cidr p;
+
+	if (cidr_parse(arg, &p) != 0) {
+		conf_err(c, "%s: bad address or range '%s'", kw, arg);
+		return;
+	}
+	if (cfg->n_peers >= CFG_MAX_PEERS) {
+		conf_err(c, "%s: too many peers (at most %d)", kw, CFG_MAX_PEERS);
+		return;
+	}
+	cfg->peers[cfg->n_peers++] = p;
+}
+
+static void
 kw_allow_private(struct conf *c, struct exitd_cfg *cfg, const char *kw, const char *arg)
 {
 	bool v;
@@ -249,6 +265,7 @@ static const struct keyword keywords[] = {
 	  NULL },
 	{ "burst-per-source", KW_U64, CFG_FIELD(burst_per_source), CFG_MIN_COUNT, CFG_MAX_COUNT,
 	  NULL },
+	{ "peer", KW_FUNC, 0, 0, 0, kw_peer },
 	{ "handshake-timeout", KW_DURATION, CFG_FIELD(handshake_timeout_ms), CFG_MIN_TIMEOUT_MS,
 	  CFG_MAX_TIMEOUT_MS, NULL },
 	{ "request-timeout", KW_DURATION, CFG_FIELD(request_timeout_ms), CFG_MIN_TIMEOUT_MS,

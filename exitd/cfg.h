@@ -16,6 +16,8 @@
  *   rate-per-source N           new connections per second per source (a token
  *                               bucket's rate), default 800
  *   burst-per-source N          the bucket's size, default 1600
+ *   peer CIDR                   repeatable: relays that chain through this one;
+ *                               only max-connections bounds them
  *   handshake-timeout DUR       TLS handshake, default 10s
  *   request-timeout DUR         SOCKS5 greeting and request, from their first byte, 10s
  *   connect-timeout DUR         per address tried, default 10s
@@ -38,6 +40,7 @@
 
 #define CFG_MAX_LISTEN 16
 #define CFG_MAX_RESOLVERS 8
+#define CFG_MAX_PEERS 64
 
 struct exitd_cfg {
 	struct addr listen[CFG_MAX_LISTEN];
@@ -54,6 +57,8 @@ struct exitd_cfg {
 	uint64_t max_per_source;
 	uint64_t rate_per_source;
 	uint64_t burst_per_source;
+	struct cidr peers[CFG_MAX_PEERS];
+	size_t n_peers;
 	uint64_t handshake_timeout_ms;
 	uint64_t request_timeout_ms;
 	uint64_t connect_timeout_ms;

@@ -142,6 +142,17 @@ refuse(struct listeners *l, int fd)
 	}
 }
 
+static bool
+is_peer(const struct exitd_cfg *cfg, const struct addr *a)
+{
+	for (size_t i = 0; i < cfg->n_peers; i++) {
+		if (cidr_contains(&cfg->peers[i], a)) {
+			return true;
+		}
+	}
+	return false;
+}
+
 static void
 conn_closed(void *arg, const struct addr *peer)
 {
@@ -211,7 +222,8 @@ on_accept(struct ev *ev, int lfd, unsigned int events, void *arg)
 			refuse(l, fd);
 			continue;
 		}
-		r = limits_take(l->lim, &peer, ev_now_ms(ev));
+		/* A relay peer carries many clients: max-connections alone bounds it. */
+		r = is_peer(cfg, &peer) ? 0 : limits_take(l->lim, &peer, ev_now_ms(ev));
 		if (r < 0) {
 			l->refused++;
 			log_warnx_rl("refusing a connection: %s",

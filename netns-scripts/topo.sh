@@ -642,9 +642,12 @@ start_relays() {
 		msg "exitd is not built ($EXITD missing): no relays started; run make for them"
 		return 0
 	fi
-	# r2 sees every circuit as coming from r1, r3 from r2: the per-source
-	# limits must let a whole test client through.
-	local limits=("max-per-source 8192" "rate-per-source 100000")
+	# r2 sees every circuit as coming from r1, r3 from r2: each relay lists
+	# the relay links (not the client's) as peers, which only
+	# max-connections bounds. The per-source limits keep their defaults, so
+	# the guard holds the client to them.
+	local limits=("peer 192.0.2.4/30" "peer 192.0.2.8/30" "peer 192.0.2.16/30"
+		"peer 2001:db8:0:2::/64" "peer 2001:db8:0:3::/64" "peer 2001:db8:0:5::/64")
 	local exit_rules=("accept 203.0.113.0/24:80,443,5201,8000-8999"
 		"accept [2001:db8:ffff::]/48:80,443,5201,8000-8999")
 	if [ "$RELAYS" = 3 ]; then

@@ -126,7 +126,7 @@ t_eq "exitd -t accepts r3's configuration" "configuration OK" "$(n_r3 "$EXITD" -
 # --- A second exitd in r3, our child: IPv6, per-source limits, SIGTERM
 R3_IP6=2001:db8:0:3::2
 {
-	grep -v '^listen\|^max-per-source' "$RUN/r3.conf"
+	grep -v '^listen\|^max-per-source\|^peer' "$RUN/r3.conf"
 	echo "listen [$R3_IP6]:9009"
 	echo "max-per-source 2"
 } >"$RUN/r3b.conf"

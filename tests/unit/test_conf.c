@@ -648,6 +648,8 @@ static const char full_conf[] =
 	"max-per-source 50\n"
 	"rate-per-source 20\n"
 	"burst-per-source 40\n"
+	"peer 192.0.2.1\n"
+	"peer 2001:db8:1::/48\n"
 	"handshake-timeout 5s\n"
 	"request-timeout 2500ms\n"
 	"connect-timeout 3\n"
@@ -673,6 +675,7 @@ test_cfg_defaults(void **state)
 	assert_int_equal(cfg.max_per_source, 1024);
 	assert_int_equal(cfg.rate_per_source, 800);
 	assert_int_equal(cfg.burst_per_source, 1600);
+	assert_int_equal(cfg.n_peers, 0);
 	assert_int_equal(cfg.handshake_timeout_ms, 10000);
 	assert_int_equal(cfg.request_timeout_ms, 10000);
 	assert_int_equal(cfg.connect_timeout_ms, 10000);
@@ -725,6 +728,13 @@ test_cfg_full_file(void **state)
 	assert_int_equal(cfg.max_per_source, 50);
 	assert_int_equal(cfg.rate_per_source, 20);
 	assert_int_equal(cfg.burst_per_source, 40);
+	assert_int_equal(cfg.n_peers, 2);
+	assert_int_equal(addr_parse("192.0.2.1", &a), 0);
+	assert_true(cidr_contains(&cfg.peers[0], &a));
+	assert_int_equal(addr_parse("192.0.2.2", &a), 0);
+	assert_false(cidr_contains(&cfg.peers[0], &a));
+	assert_int_equal(addr_parse("2001:db8:1:ff::9", &a), 0);
+	assert_true(cidr_contains(&cfg.peers[1], &a));
 	assert_int_equal(cfg.handshake_timeout_ms, 5000);
 	assert_int_equal(cfg.request_timeout_ms, 2500);
 	assert_int_equal(cfg.connect_timeout_ms, 3000);
@@ -797,6 +807,7 @@ test_cfg_bad_lines(void **state)
 		{ "max-per-source 1 2", "t.conf:3: max-per-source: expected 1 argument" },
 		{ "rate-per-source", "t.conf:3: rate-per-source: expected 1 argument" },
 		{ "burst-per-source", "t.conf:3: burst-per-source: expected 1 argument" },
+		{ "peer", "t.conf:3: peer: expected 1 argument" },
 		{ "handshake-timeout", "t.conf:3: handshake-timeout: expected 1 argument" },
 		{ "request-timeout 1s 2s", "t.conf:3: request-timeout: expected 1 argument" },
 		{ "connect-timeout", "t.conf:3: connect-timeout: expected 1 argument" },
@@ -825,6 +836,8 @@ test_cfg_bad_lines(void **state)
 		{ "max-per-source 0", "t.conf:3: max-per-source: 0 is out of range" },
 		{ "rate-per-source 99999999999999999999", "t.conf:3: rate-per-source: '9" },
 		{ "burst-per-source 0", "t.conf:3: burst-per-source: 0 is out of range" },
+		{ "peer relay.example", "t.conf:3: peer: bad address or range 'relay.example'" },
+		{ "peer 192.0.2.1/24", "t.conf:3: peer: bad address or range" },
 		{ "handshake-timeout 99ms",
 		  "t.conf:3: handshake-timeout: 99ms is out of range 100ms..24h" },
 		{ "request-timeout 0", "t.conf:3: request-timeout: 0 is out of range" },
