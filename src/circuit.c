@@ -54,6 +54,8 @@ struct circuit {
 	uint64_t reply_timeout_ms;
 	struct circuit_cbs cbs;
 	void *arg;
+	void (*on_free)(void *arg);     /* once, from circuit_free */
+	void *on_free_arg;
 	/* The final request: greeting + request + early data, sent in one write. */
 	uint8_t *req;
 	size_t req_len, req_off;
@@ -797,11 +799,24 @@ circuit_free(struct circuit *c)
 	if (c == NULL) {
 		return;
 	}
+	if (c->on_free) {
+		void (*fn)(void *) = c->on_free;
+
+		c->on_free = NULL;
+		fn(c->on_free_arg);
+	}
 	if (c->busy > 0) {
 		c->zombie = true;
 		return;
 	}
 	really_free(c);
+}
+
+void
+circuit_on_free(struct circuit *c, void (*fn)(void *arg), void *arg)
+{
+	c->on_free = fn;
+	c->on_free_arg = arg;
 }
 
 void

@@ -93,6 +93,11 @@ struct circuit *circuit_new(struct ev *ev, SSL_CTX *ctx, const struct circuit_ho
  * layer, then FIN); abortive (RST) otherwise. NULL is a no-op.
  */
 void circuit_free(struct circuit *c);
+/*
+ * fn(arg) runs once, when the circuit is freed, whoever owns it then (the
+ * pool counts a relay's open circuits with it).
+ */
+void circuit_on_free(struct circuit *c, void (*fn)(void *arg), void *arg);
 /* Hands the circuit to a new owner (a pool giving a ready circuit to a stream). */
 void circuit_set_cbs(struct circuit *c, const struct circuit_cbs *cbs, void *arg);
 /* The hops it was built through (n of them). */

@@ -17,6 +17,10 @@
 #define DEFAULT_POOL_MAX 64
 #define DEFAULT_POOL_IDLE_MS (240 * 1000)
 #define DEFAULT_BUILD_TIMEOUT_MS (10 * 1000)
+/* Half of exitd's per-source defaults (exitd/cfg.c): never refused by a relay. */
+#define DEFAULT_RELAY_MAX 512
+#define DEFAULT_RELAY_RATE 400
+#define DEFAULT_RELAY_BURST 800
 #define DEFAULT_STREAM_IDLE_MS (300 * 1000)
 #define DEFAULT_CONTROL "/run/tund.sock"
 #define DEFAULT_STATE "/var/lib/tund/fakeip.map"
@@ -29,6 +33,9 @@ tund_cfg_init(struct tund_cfg *cfg)
 	cfg->pool_max = DEFAULT_POOL_MAX;
 	cfg->pool_idle_ms = DEFAULT_POOL_IDLE_MS;
 	cfg->build_timeout_ms = DEFAULT_BUILD_TIMEOUT_MS;
+	cfg->relay_max = DEFAULT_RELAY_MAX;
+	cfg->relay_rate = DEFAULT_RELAY_RATE;
+	cfg->relay_burst = DEFAULT_RELAY_BURST;
 	cfg->stream_idle_ms = DEFAULT_STREAM_IDLE_MS;
 	snprintf(cfg->control, sizeof(cfg->control), "%s", DEFAULT_CONTROL);
 	cfg->log_level = LOG_LVL_INFO;
@@ -328,6 +335,12 @@ tund_cfg_line(struct conf *c, int argc, char **argv, void *arg)
 		conf_duration_ms(c, kw, argv[1], 1000, 3600 * 1000, &cfg->pool_idle_ms);
 	} else if (strcmp(kw, "build-timeout") == 0) {
 		conf_duration_ms(c, kw, argv[1], 100, 120 * 1000, &cfg->build_timeout_ms);
+	} else if (strcmp(kw, "relay-max") == 0) {
+		conf_u64(c, kw, argv[1], 1, 1000000, &cfg->relay_max);
+	} else if (strcmp(kw, "relay-rate") == 0) {
+		conf_u64(c, kw, argv[1], 1, 1000000, &cfg->relay_rate);
+	} else if (strcmp(kw, "relay-burst") == 0) {
+		conf_u64(c, kw, argv[1], 1, 1000000, &cfg->relay_burst);
 	} else if (strcmp(kw, "stream-idle") == 0) {
 		conf_duration_ms(c, kw, argv[1], 1000, 24 * 3600 * 1000, &cfg->stream_idle_ms);
 	} else if (strcmp(kw, "optimistic") == 0) {

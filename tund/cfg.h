@@ -12,6 +12,12 @@
  *   pool-idle DUR         a ready circuit unused this long is replaced
  *                         (default 240s: under the relays' idle timeout)
  *   build-timeout DUR     a circuit's build, and its wait for a reply (10s)
+ *   relay-max N           circuits open through any one relay, at any hop
+ *                         (default 512; streams beyond it wait for one to end)
+ *   relay-rate N          new circuits per second through any one relay, a
+ *                         token bucket's rate (default 400)
+ *   relay-burst N         the bucket's size (default 800); the three stay at
+ *                         half of exitd's per-source defaults
  *   stream-idle DUR       a stream with no byte either way is closed (300s)
  *   optimistic yes|no     answer a SOCKS5 CONNECT at once and send the
  *                         application's first bytes with the request; a
@@ -90,6 +96,9 @@ struct tund_cfg {
 	uint64_t pool_max;
 	uint64_t pool_idle_ms;
 	uint64_t build_timeout_ms;
+	uint64_t relay_max;
+	uint64_t relay_rate;
+	uint64_t relay_burst;
 	uint64_t stream_idle_ms;
 	bool optimistic;
 	bool have_socks;

@@ -181,6 +181,7 @@ dial_new(struct ev *ev, struct pool *pool, const struct tund_cfg *cfg,
 	ev_timer_init(&d->timer, on_timer, d);
 	d->wait = pool_get(pool, got_circuit, d);
 	if (d->wait == NULL) {
+		log_warnx_rl("no circuit for a stream: %d streams wait already", POOL_MAX_WAITING);
 		free(d);
 		return NULL;
 	}

@@ -11,6 +11,9 @@ paths_init(struct paths *p, const struct tund_cfg *cfg, uint64_t seed)
 {
 	memset(p, 0, sizeof(*p));
 	p->cfg = cfg;
+	for (size_t i = 0; i < TUND_MAX_RELAYS; i++) {
+		bucket_init(&p->h[i].tokens, cfg->relay_burst, 0);
+	}
 	p->rng = seed ? seed : 0x9e3779b97f4a7c15ULL;
 }
 
@@ -36,6 +39,28 @@ paths_avoided(const struct paths *p, size_t relay, uint64_t now_ms)
 	return p->h[relay].avoid_until_ms > now_ms;
 }
 
+/* How long until relay i may start a circuit: 0 when now. */
+static uint64_t
+wait_for(const struct paths *p, size_t i, uint64_t now_ms)
+{
+	const struct relay_health *h = &p->h[i];
+	uint64_t w = bucket_wait_ms(&h->tokens, p->cfg->relay_rate, p->cfg->relay_burst, now_ms);
+
+	if (h->avoid_until_ms > now_ms && h->avoid_until_ms - now_ms > w) {
+		w = h->avoid_until_ms - now_ms;
+	}
+	if (h->open >= p->cfg->relay_max && w < PATH_CAP_RETRY_MS) {
+		w = PATH_CAP_RETRY_MS;
+	}
+	return w;
+}
+
+static bool
+usable(const struct paths *p, size_t i, uint64_t now_ms)
+{
+	return wait_for(p, i, now_ms) == 0;
+}
+
 /* Picks one of the candidates cand[0..n-1] at random, and removes it. */
 static size_t
 pick(struct paths *p, size_t *cand, size_t *n)
@@ -47,17 +72,17 @@ pick(struct paths *p, size_t *cand, size_t *n)
 	return chosen;
 }
 
-/* The wait until the earliest back-off among the avoided ones ends. */
+/* The wait until the first of the unusable relays may be used again. */
 static uint64_t
 earliest_retry(const struct paths *p, uint64_t now_ms)
 {
 	uint64_t best = PATH_BACKOFF_MAX_MS;
 
 	for (size_t i = 0; i < p->cfg->n_relays; i++) {
-		uint64_t until = p->h[i].avoid_until_ms;
+		uint64_t w = wait_for(p, i, now_ms);
 
-		if (until > now_ms && until - now_ms < best) {
-			best = until - now_ms;
+		if (w > 0 && w < best) {
+			best = w;
 		}
 	}
 	return best;
@@ -74,10 +99,10 @@ paths_choose(struct paths *p, uint64_t now_ms, size_t idx[CIRCUIT_MAX_HOPS], siz
 	*retry_ms = 0;
 	if (cfg->n_path > 0) {
 		for (size_t i = 0; i < cfg->n_path; i++) {
-			uint64_t until = p->h[cfg->path[i]].avoid_until_ms;
+			uint64_t w = wait_for(p, cfg->path[i], now_ms);
 
-			if (until > now_ms && until - now_ms > *retry_ms) {
-				*retry_ms = until - now_ms;
+			if (w > *retry_ms) {
+				*retry_ms = w;
 			}
 			idx[i] = cfg->path[i];
 		}
@@ -86,7 +111,7 @@ paths_choose(struct paths *p, uint64_t now_ms, size_t idx[CIRCUIT_MAX_HOPS], siz
 	}
 	for (size_t i = 0; i < cfg->n_relays; i++) {
 		any_exit |= cfg->relays[i].exit;
-		if (cfg->relays[i].exit && !paths_avoided(p, i, now_ms)) {
+		if (cfg->relays[i].exit && usable(p, i, now_ms)) {
 			exits[n_exits++] = i;
 		}
 	}
@@ -99,7 +124,7 @@ paths_choose(struct paths *p, uint64_t now_ms, size_t idx[CIRCUIT_MAX_HOPS], siz
 	}
 	exit = pick(p, exits, &n_exits);
 	for (size_t i = 0; i < cfg->n_relays; i++) {
-		if (i != exit && !paths_avoided(p, i, now_ms)) {
+		if (i != exit && usable(p, i, now_ms)) {
 			cand[n_cand++] = i;
 		}
 	}
@@ -142,9 +167,55 @@ paths_failed(struct paths *p, size_t relay, uint64_t now_ms, uint64_t started_ms
 }
 
 void
+paths_take(struct paths *p, const size_t *idx, size_t n, uint64_t now_ms)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct relay_health *h = &p->h[idx[i]];
+
+		bucket_take(&h->tokens, p->cfg->relay_rate, p->cfg->relay_burst, now_ms);
+		h->open++;
+	}
+}
+
+void
+paths_release(struct paths *p, const size_t *idx, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p->h[idx[i]].open > 0) {
+			p->h[idx[i]].open--;
+		}
+	}
+}
+
+void
+paths_busy(struct paths *p, size_t relay, uint64_t now_ms, uint64_t started_ms, const char *why)
+{
+	struct relay_health *h = &p->h[relay];
+	uint64_t ms = PATH_BUSY_MIN_MS;
+
+	/* Builds sent before the last refusal are the same burst: no doubling. */
+	if (h->busy_in_row == 0 || started_ms > h->last_busy_ms) {
+		h->busy_in_row++;
+	}
+	for (unsigned int i = 1; i < h->busy_in_row && ms < PATH_BUSY_MAX_MS; i++) {
+		ms *= 2;
+	}
+	if (ms > PATH_BUSY_MAX_MS) {
+		ms = PATH_BUSY_MAX_MS;
+	}
+	h->last_busy_ms = now_ms;
+	h->n_busy++;
+	if (now_ms + ms > h->avoid_until_ms) {
+		h->avoid_until_ms = now_ms + ms;
+	}
+	snprintf(h->last_error, sizeof(h->last_error), "%s", why);
+}
+
+void
 paths_ok(struct paths *p, size_t relay)
 {
 	p->h[relay].fails_in_row = 0;
+	p->h[relay].busy_in_row = 0;
 	p->h[relay].avoid_until_ms = 0;
 	p->h[relay].n_ok++;
 }

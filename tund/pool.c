@@ -4,6 +4,13 @@
  * own (building or ready); waiters in a FIFO. refill() is the only place
  * that starts builds; it runs after every change and on a 1 s tick, which
  * also retires circuits ready for too long.
+ *
+ * A circuit's record (struct pc) lives as long as the circuit, also after
+ * a stream took it: circuit_on_free hands its relays' slots back to
+ * path.c (relay-max, relay-rate) and frees the record, so every
+ * circuit_free here is followed by nothing else. While streams wait,
+ * builds start only for them; the pool's own refill waits until none
+ * does. Waiters are bounded (POOL_MAX_WAITING); each has a deadline.
  */
 #include "pool.h"
 
@@ -32,6 +39,7 @@ struct pc {                     /* a circuit the pool owns */
 	size_t idx[CIRCUIT_MAX_HOPS];   /* relay indices, for blame */
 	size_t n;
 	bool ready;
+	bool taken;                     /* handed over: off the list, still counted */
 	uint64_t start_ms, ready_ms;
 };
 
@@ -62,7 +70,8 @@ struct pool {
 	uint32_t demand[POOL_DEMAND_SLOTS];
 	uint64_t demand_slot;
 	size_t target;                  /* ready circuits wanted, as of the last refill */
-	uint64_t built, failed, taken;
+	uint64_t built, failed, busy, taken;
+	bool closing;
 	char last_err[200];
 };
 
@@ -159,9 +168,9 @@ hand_over(struct pool *p, struct pc *pc)
 		return false;
 	}
 	unlink_pc(p, pc);
+	pc->taken = true;
 	circuit_set_cbs(pc->c, &(struct circuit_cbs){ 0 }, NULL);
 	answer(p, w, pc->c, NULL);
-	free(pc);
 	p->taken++;
 	return true;
 }
@@ -192,7 +201,15 @@ on_dead(struct circuit *c, void *arg)
 	size_t hop = circuit_hop_index(c);
 	const char *why = circuit_error(c);
 
-	if (!pc->ready) {
+	if (!pc->ready && circuit_fail(c) == CIRC_E_BUSY) {
+		/* Refused at admission: that hop waits a moment; the waiters stay. */
+		p->busy++;
+		if (hop < pc->n) {
+			paths_busy(p->paths, pc->idx[hop], ev_now_ms(p->ev), pc->start_ms, why);
+		}
+		snprintf(p->last_err, sizeof(p->last_err), "%s", why);
+		log_warnx_rl("circuit build: %s; retrying", why);
+	} else if (!pc->ready) {
 		/* A build failed: blame the hop it names, and keep the reason. */
 		p->failed++;
 		if (hop < pc->n) {
@@ -205,7 +222,6 @@ on_dead(struct circuit *c, void *arg)
 	}
 	unlink_pc(p, pc);
 	circuit_free(c);
-	free(pc);
 	refill(p);
 }
 
@@ -213,6 +229,22 @@ static const struct circuit_cbs pool_cbs = {
 	.ready = on_ready,
 	.dead = on_dead,
 };
+
+/* A circuit of ours, built or taken, was freed: its relays' slots are back. */
+static void
+pc_freed(void *arg)
+{
+	struct pc *pc = arg;
+	struct pool *p = pc->p;
+
+	paths_release(p->paths, pc->idx, pc->n);
+	free(pc);
+	if (!p->closing) {
+		/* A relay at its cap may have a slot now: do not wait out the retry. */
+		p->retry_at_ms = 0;
+		ev_timer_set(p->ev, &p->refill_later, 0);
+	}
+}
 
 static bool
 start_build(struct pool *p)
@@ -253,6 +285,8 @@ start_build(struct pool *p)
 		free(pc);
 		return false;
 	}
+	paths_take(p->paths, pc->idx, pc->n, pc->start_ms);
+	circuit_on_free(pc->c, pc_freed, pc);
 	pc->next = p->list;
 	if (p->list) {
 		p->list->prev = pc;
@@ -271,8 +305,11 @@ refill(struct pool *p)
 		unanswered += !w->answered && !w->cancelled;
 	}
 	p->target = pool_target(p->cfg->pool, p->cfg->pool_max, recent_takes(p));
-	/* The target already counts the takes of a burst: do not count them twice. */
-	want = p->target > unanswered ? p->target : unanswered;
+	/*
+	 * While streams wait, build for them only: the pool's own builds
+	 * would take relay slots and tokens ahead of them.
+	 */
+	want = unanswered > 0 ? unanswered : p->target;
 
 	if (ev_now_ms(p->ev) < p->retry_at_ms) {
 		return;
@@ -330,7 +367,6 @@ on_tick(struct ev *ev, void *arg)
 		if (pc->ready && now - pc->ready_ms >= p->cfg->pool_idle_ms) {
 			unlink_pc(p, pc);
 			circuit_free(pc->c);
-			free(pc);
 		}
 	}
 	/*
@@ -376,7 +412,6 @@ close_all(struct pool *p, bool ready_only)
 		if (!ready_only || pc->ready) {
 			unlink_pc(p, pc);
 			circuit_free(pc->c);
-			free(pc);
 		}
 	}
 }
@@ -387,10 +422,8 @@ pool_free(struct pool *p)
 	if (p == NULL) {
 		return;
 	}
+	p->closing = true;
 	close_all(p, false);
-	ev_timer_del(p->ev, &p->tick);
-	ev_timer_del(p->ev, &p->deliver);
-	ev_timer_del(p->ev, &p->refill_later);
 	while (p->wait_head) {
 		struct pool_wait *w = p->wait_head;
 
@@ -398,14 +431,21 @@ pool_free(struct pool *p)
 		circuit_free(w->c);
 		free(w);
 	}
+	ev_timer_del(p->ev, &p->tick);
+	ev_timer_del(p->ev, &p->deliver);
+	ev_timer_del(p->ev, &p->refill_later);
 	free(p);
 }
 
 struct pool_wait *
 pool_get(struct pool *p, pool_got_cb *cb, void *arg)
 {
-	struct pool_wait *w = calloc(1, sizeof(*w));
+	struct pool_wait *w;
 
+	if (p->n_waiting >= POOL_MAX_WAITING) {
+		return NULL;
+	}
+	w = calloc(1, sizeof(*w));
 	if (w == NULL) {
 		return NULL;
 	}
@@ -466,5 +506,6 @@ pool_stats(const struct pool *p, struct pool_stats *st)
 	st->target = p->target;
 	st->built = p->built;
 	st->failed = p->failed;
+	st->busy = p->busy;
 	st->taken = p->taken;
 }

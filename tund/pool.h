@@ -8,7 +8,10 @@
  * recent demand (the most streams taken within 100 ms over the last 10 s)
  * up to pool-max, so a burst does not queue behind one-at-a-time builds. A ready circuit unused for
  * pool-idle is replaced before the relays' idle timeout would cut it. A
- * failed build blames the hop that failed (path.h backs it off).
+ * failed build blames the hop that failed (path.h backs it off); a hop
+ * that refused at admission is avoided briefly and the build retried.
+ * The relays' caps (relay-max, relay-rate) are path.h's: streams beyond
+ * them wait here, bounded, each until its deadline.
  *
  * It does not carry streams: pool_get hands a ready circuit over and
  * forgets it.
@@ -31,6 +34,8 @@ struct pool_wait;
 
 /* Builds running at once, at most. */
 #define POOL_MAX_BUILDING 64
+/* Streams waiting for a circuit, at most (each up to twice build-timeout). */
+#define POOL_MAX_WAITING 4096
 /* The window over which demand is counted. */
 #define POOL_DEMAND_MS 10000
 
@@ -42,7 +47,7 @@ typedef void pool_got_cb(void *arg, struct circuit *c, const char *err);
 
 struct pool_stats {
 	size_t ready, building, waiting, target;
-	uint64_t built, failed, taken;
+	uint64_t built, failed, busy, taken;
 };
 
 struct pool *pool_new(struct ev *ev, SSL_CTX *ctx, const struct tund_cfg *cfg, struct paths *paths);
@@ -51,7 +56,7 @@ void pool_free(struct pool *p);
 /*
  * Asks for a circuit. cb runs later, never from inside this call, within
  * twice the build timeout. Returns a handle for pool_cancel, or NULL when
- * out of memory.
+ * POOL_MAX_WAITING streams wait already, or out of memory.
  */
 struct pool_wait *pool_get(struct pool *p, pool_got_cb *cb, void *arg);
 void pool_cancel(struct pool *p, struct pool_wait *w);

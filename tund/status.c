@@ -240,9 +240,10 @@ status_format(const struct status_src *t, uint64_t now, bool json, char *buf, si
 			out_printf(&o, "%s{\"name\":", i ? "," : "");
 			out_json_str(&o, r->name);
 			out_printf(&o, ",\"address\":\"%s\",\"exit\":%s,\"ok\":%llu,\"failed\":%llu,"
-				       "\"avoided_ms\":%llu,\"last_error\":",
+				       "\"busy\":%llu,\"open\":%zu,\"avoided_ms\":%llu,\"last_error\":",
 				   addr_port_fmt(&r->addr, r->port, a, sizeof(a)), r->exit ? "true" : "false",
 				   (unsigned long long)hh->n_ok, (unsigned long long)hh->n_fail,
+				   (unsigned long long)hh->n_busy, hh->open,
 				   (unsigned long long)(hh->avoid_until_ms > now ? hh->avoid_until_ms - now : 0));
 			out_json_str(&o, hh->last_error);
 			out_printf(&o, "}");
@@ -277,9 +278,10 @@ status_format(const struct status_src *t, uint64_t now, bool json, char *buf, si
 		} else {
 			snprintf(state, sizeof(state), "usable");
 		}
-		out_printf(&o, "  %-12s %-24s %-4s %-15s ok %llu, failed %llu%s%s\n", r->name,
-			   addr_port_fmt(&r->addr, r->port, a, sizeof(a)), r->exit ? "exit" : "",
-			   state, (unsigned long long)hh->n_ok, (unsigned long long)hh->n_fail,
+		out_printf(&o, "  %-12s %-24s %-4s %-15s %zu open; ok %llu, failed %llu, busy %llu%s%s\n",
+			   r->name, addr_port_fmt(&r->addr, r->port, a, sizeof(a)),
+			   r->exit ? "exit" : "", state, hh->open, (unsigned long long)hh->n_ok,
+			   (unsigned long long)hh->n_fail, (unsigned long long)hh->n_busy,
 			   hh->last_error[0] ? ": " : "", hh->last_error);
 	}
 	tun_text(&o, t);

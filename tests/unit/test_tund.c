@@ -74,6 +74,20 @@ test_cfg_good(void **state)
 	assert_int_equal(cfg.pool, 2);
 	assert_int_equal(cfg.relays[1].addr.family, AF_INET6);
 	assert_string_equal(cfg.control, "/tmp/x.sock");
+	/* Half of exitd's per-source defaults (exitd/cfg.c). */
+	assert_int_equal(cfg.relay_max, 512);
+	assert_int_equal(cfg.relay_rate, 400);
+	assert_int_equal(cfg.relay_burst, 800);
+	assert_int_equal(LOAD(&cfg, "relay r3 192.0.2.10:9001 " PIN " exit", "hops 1", "relay-max 7",
+			      "relay-rate 8", "relay-burst 9", "socks 127.0.0.1:1080"),
+			 0);
+	assert_int_equal(cfg.relay_max, 7);
+	assert_int_equal(cfg.relay_rate, 8);
+	assert_int_equal(cfg.relay_burst, 9);
+	assert_int_equal(LOAD(&cfg, "relay r3 192.0.2.10:9001 " PIN " exit", "hops 1", "relay-max 0",
+			      "relay-rate 1000001", "relay-burst x", "socks 127.0.0.1:1080"),
+			 3);
+	assert_non_null(strstr(msgs, "t.conf:3: relay-max: 0 is out of range"));
 }
 
 static void
@@ -304,6 +318,65 @@ test_path_fixed(void **state)
 }
 
 static void
+test_path_load(void **state)
+{
+	struct tund_cfg cfg;
+	struct paths p;
+	size_t idx[CIRCUIT_MAX_HOPS], n;
+	uint64_t retry;
+
+	assert_int_equal(LOAD(&cfg, "relay a 192.0.2.1:1 " PIN, "relay c 192.0.2.3:1 " PIN " exit",
+			      "path a c", "relay-max 3", "relay-rate 10", "relay-burst 4",
+			      "socks 127.0.0.1:1"),
+			 0);
+	paths_init(&p, &cfg, 1);
+	/* relay-max 3: a fourth circuit waits for one to end, at any hop. */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(paths_choose(&p, 1000, idx, &n, &retry), 0);
+		paths_take(&p, idx, n, 1000);
+	}
+	assert_int_equal(p.h[0].open, 3);
+	assert_int_equal(p.h[1].open, 3);
+	assert_int_equal(paths_choose(&p, 1000, idx, &n, &retry), -EAGAIN);
+	assert_int_equal(retry, PATH_CAP_RETRY_MS);
+	paths_release(&p, idx, n);
+	/* relay-burst 4: one token left, then 10 a second. */
+	assert_int_equal(paths_choose(&p, 1000, idx, &n, &retry), 0);
+	paths_take(&p, idx, n, 1000);
+	paths_release(&p, idx, n);
+	paths_release(&p, idx, n);
+	assert_int_equal(paths_choose(&p, 1000, idx, &n, &retry), -EAGAIN);
+	assert_int_equal(retry, 100);
+	assert_int_equal(paths_choose(&p, 1100, idx, &n, &retry), 0);
+	/* Busy: a short back-off that doubles, not a failure; a success forgives. */
+	paths_busy(&p, 1, 2000, 1990, "hop 2 (c): relay busy");
+	assert_int_equal(p.h[1].n_busy, 1);
+	assert_int_equal(p.h[1].n_fail, 0);
+	assert_true(paths_avoided(&p, 1, 2000 + PATH_BUSY_MIN_MS - 1));
+	assert_false(paths_avoided(&p, 1, 2000 + PATH_BUSY_MIN_MS));
+	assert_false(paths_avoided(&p, 0, 2000));               /* not the hop before it */
+	/* Refusals of builds sent before it are the same burst: not doubled. */
+	for (int i = 0; i < 10; i++) {
+		paths_busy(&p, 1, 2001 + i, 1995, "busy");
+	}
+	assert_false(paths_avoided(&p, 1, 2010 + PATH_BUSY_MIN_MS));
+	paths_busy(&p, 1, 3000, 2500, "busy");                  /* a new one doubles */
+	assert_true(paths_avoided(&p, 1, 3000 + 2 * PATH_BUSY_MIN_MS - 1));
+	assert_false(paths_avoided(&p, 1, 3000 + 2 * PATH_BUSY_MIN_MS));
+	for (int i = 0; i < 20; i++) {
+		paths_busy(&p, 1, 4000 + i, 4000 + i, "busy");
+	}
+	assert_false(paths_avoided(&p, 1, 4019 + PATH_BUSY_MAX_MS));
+	paths_ok(&p, 1);
+	paths_busy(&p, 1, 20000, 20000, "busy");
+	assert_false(paths_avoided(&p, 1, 20000 + PATH_BUSY_MIN_MS));
+	/* Releases never go below zero. */
+	p.h[0].open = 0;
+	paths_release(&p, idx, n);
+	assert_int_equal(p.h[0].open, 0);
+}
+
+static void
 test_pool_target(void **state)
 {
 	assert_int_equal(pool_target(4, 64, 0), 4);
@@ -363,6 +436,7 @@ main(void)
 		cmocka_unit_test(test_path_random),
 		cmocka_unit_test(test_path_backoff),
 		cmocka_unit_test(test_path_fixed),
+		cmocka_unit_test(test_path_load),
 		cmocka_unit_test(test_pool_target),
 		cmocka_unit_test(test_socks_in_parse),
 	};
