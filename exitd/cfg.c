@@ -26,10 +26,10 @@
 #define CFG_DEFAULT_MAX_CONNS 4096
 /*
  * Twice what one tund opens to a relay by default (tund/cfg.h: relay-max
- * 512, relay-rate 400/s, relay-burst 800), so a client's own bursts never
+ * 1024, relay-rate 400/s, relay-burst 800), so a client's own bursts never
  * trip them, and two clients behind one address still fit.
  */
-#define CFG_DEFAULT_MAX_PER_SOURCE 1024
+#define CFG_DEFAULT_MAX_PER_SOURCE 2048
 #define CFG_DEFAULT_RATE_PER_SOURCE 800
 #define CFG_DEFAULT_BURST_PER_SOURCE 1600
 #define CFG_DEFAULT_TIMEOUT_MS (10 * 1000)

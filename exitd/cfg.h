@@ -12,7 +12,7 @@
  *   resolve yes|no              answer RESOLVE, RESOLVE_PTR and DNS (default yes)
  *   resolver ADDR[:PORT]        repeatable; default: the system's resolv.conf
  *   max-connections N           default 4096
- *   max-per-source N            connections open per source address, default 1024
+ *   max-per-source N            connections open per source address, default 2048
  *   rate-per-source N           new connections per second per source (a token
  *                               bucket's rate), default 800
  *   burst-per-source N          the bucket's size, default 1600

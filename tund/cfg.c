@@ -18,7 +18,7 @@
 #define DEFAULT_POOL_IDLE_MS (240 * 1000)
 #define DEFAULT_BUILD_TIMEOUT_MS (10 * 1000)
 /* Half of exitd's per-source defaults (exitd/cfg.c): never refused by a relay. */
-#define DEFAULT_RELAY_MAX 512
+#define DEFAULT_RELAY_MAX 1024
 #define DEFAULT_RELAY_RATE 400
 #define DEFAULT_RELAY_BURST 800
 #define DEFAULT_STREAM_IDLE_MS (300 * 1000)

@@ -13,7 +13,7 @@
  *                         (default 240s: under the relays' idle timeout)
  *   build-timeout DUR     a circuit's build, and its wait for a reply (10s)
  *   relay-max N           circuits open through any one relay, at any hop
- *                         (default 512; streams beyond it wait for one to end)
+ *                         (default 1024; streams beyond it wait for one to end)
  *   relay-rate N          new circuits per second through any one relay, a
  *                         token bucket's rate (default 400)
  *   relay-burst N         the bucket's size (default 800); the three stay at

@@ -672,7 +672,7 @@ test_cfg_defaults(void **state)
 	assert_false(cfg.allow_private);
 	assert_true(cfg.resolve);
 	assert_int_equal(cfg.max_conns, 4096);
-	assert_int_equal(cfg.max_per_source, 1024);
+	assert_int_equal(cfg.max_per_source, 2048);
 	assert_int_equal(cfg.rate_per_source, 800);
 	assert_int_equal(cfg.burst_per_source, 1600);
 	assert_int_equal(cfg.n_peers, 0);

@@ -75,7 +75,7 @@ test_cfg_good(void **state)
 	assert_int_equal(cfg.relays[1].addr.family, AF_INET6);
 	assert_string_equal(cfg.control, "/tmp/x.sock");
 	/* Half of exitd's per-source defaults (exitd/cfg.c). */
-	assert_int_equal(cfg.relay_max, 512);
+	assert_int_equal(cfg.relay_max, 1024);
 	assert_int_equal(cfg.relay_rate, 400);
 	assert_int_equal(cfg.relay_burst, 800);
 	assert_int_equal(LOAD(&cfg, "relay r3 192.0.2.10:9001 " PIN " exit", "hops 1", "relay-max 7",
