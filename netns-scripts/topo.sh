@@ -59,6 +59,8 @@
 #                          the names, addresses and pins, for sourcing.
 #   topo.sh down RUN_DIR   stop what up started, delete its namespaces and the
 #                          run directory. Safe to repeat, and after a failed up.
+#   topo.sh delaybox       prints the path of the delay emulator's source
+#                          (TOPO_DELAY_MS); fails when it is missing.
 #
 # Environment:
 #   TOPO_ID=ID             run id (letters, digits, '_', '.', '-'); names are tt<ID>-<role>
@@ -439,17 +441,23 @@ delay_link() {
 	die "delaybox for $ns-$peer did not start"
 }
 
+# Where delaybox.c is: TOPO_DELAYBOX_SRC, else ../shared/wan beside the
+# checkout or, in a linked worktree (git worktree add), beside the main
+# checkout, the parent of the common git directory.
+delaybox_src() {
+	local src=${TOPO_DELAYBOX_SRC:-$ROOT/../shared/wan/delaybox.c} common
+	if [ ! -f "$src" ] && [ -z "${TOPO_DELAYBOX_SRC:-}" ]; then
+		common=$(git -C "$ROOT" rev-parse --path-format=absolute --git-common-dir 2>/dev/null) || common=
+		[ -z "$common" ] || src=$(dirname "$(dirname "$common")")/shared/wan/delaybox.c
+	fi
+	echo "$src"
+}
+
 make_links() {
-	local ns peer v4 v6 made=" " n=0 src common
+	local ns peer v4 v6 made=" " n=0 src
 	if [ -n "${TOPO_DELAY_MS:-}" ]; then
 		[[ $TOPO_DELAY_MS =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "TOPO_DELAY_MS must be a number of ms"
-		src=${TOPO_DELAYBOX_SRC:-$ROOT/../shared/wan/delaybox.c}
-		# In a linked worktree (git worktree add), shared/ sits beside the
-		# main checkout, the parent of the common git directory.
-		if [ ! -f "$src" ] && [ -z "${TOPO_DELAYBOX_SRC:-}" ]; then
-			common=$(git -C "$ROOT" rev-parse --path-format=absolute --git-common-dir 2>/dev/null) || common=
-			[ -z "$common" ] || src=$(dirname "$(dirname "$common")")/shared/wan/delaybox.c
-		fi
+		src=$(delaybox_src)
 		[ -f "$src" ] || die "TOPO_DELAY_MS needs $src (the shared delay emulator; TOPO_DELAYBOX_SRC=PATH names another)"
 		gcc -O2 -Wall -o "$UP_RUN/delaybox" "$src" || die "cannot build $src"
 	fi
@@ -823,8 +831,14 @@ down)
 	[ $# -eq 1 ] || die "usage: topo.sh down RUN_DIR"
 	cmd_down "$1"
 	;;
+delaybox)
+	# Prints delaybox.c's path; fails when it is not there.
+	src=$(delaybox_src)
+	echo "$src"
+	[ -f "$src" ]
+	;;
 *)
-	echo "usage: topo.sh up [RUN_DIR] | down RUN_DIR" >&2
+	echo "usage: topo.sh up [RUN_DIR] | down RUN_DIR | delaybox" >&2
 	exit 2
 	;;
 esac

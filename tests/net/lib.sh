@@ -37,6 +37,7 @@
 #   rss_kb PID                              resident set size in KiB
 #   client_link                             the client's only link (its name in the client ns)
 #   leak_start [ADDR:PORT...] / leak_stop   tund leakcheck on that link for the whole test
+#   leak_verdict          leak_stop and one check of its verdict
 #                                           (LEAK_PID; then LEAK_RC, LEAK_REPORT)
 #   capture_start FILE / capture_stop       record the client's link with tcpdump (CAP_PID),
 #                                           for looking at, not for verdicts
@@ -265,6 +266,31 @@ leak_stop() {
 		grep -v 'listening\|relays:' "$RUN/leakcheck.err"
 		tail -n 12 "$RUN/leakcheck.out"
 	} 2>/dev/null)
+}
+
+# status_eval SOCKET EXPR: EXPR in Python over `tund status --json` from that
+# control socket (j: the JSON; r: its relays by name); needs TUND.
+status_eval() {
+	timeout 5 "$TUND" status -s "$1" --json 2>&1 | python3 -c '
+import json, sys
+try:
+    j = json.load(sys.stdin)
+except Exception as e:
+    print("no JSON: %s" % e)
+    sys.exit(0)
+r = {x["name"]: x for x in j["relays"]}
+print(eval(sys.argv[1]))' "$2" 2>&1 || true
+}
+
+# leak_verdict: leak_stop, then one check of its verdict.
+leak_verdict() {
+	leak_stop
+	forget "$LEAK_PID"
+	if [ "$LEAK_RC" -eq 0 ] && grep -q 'no leak$' <<<"$LEAK_REPORT"; then
+		t_ok "tund leakcheck: $(tail -n 1 <<<"$LEAK_REPORT")"
+	else
+		t_fail "tund leakcheck: only relay TCP on the client's link" "exit $LEAK_RC" "$LEAK_REPORT"
+	fi
 }
 
 # A tcpdump capture of the client's link, to look at when something fails

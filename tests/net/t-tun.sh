@@ -93,16 +93,7 @@ c_run() {
 tcl() { c_run 90 python3 "$HERE/tun-client.py" "$@" 2>&1 || true; }
 
 # tj EXPR: EXPR in Python over `tund status --json` (j).
-tj() {
-	timeout 5 "$TUND" status -s "$SOCK" --json 2>&1 | python3 -c '
-import json, sys
-try:
-    j = json.load(sys.stdin)
-except Exception as e:
-    print("no JSON: %s" % e)
-    sys.exit(0)
-print(eval(sys.argv[1]))' "$1" 2>&1 || true
-}
+tj() { status_eval "$SOCK" "$1"; }
 
 # in_net ADDR CIDR
 in_net() {

@@ -91,19 +91,6 @@ conf() {
 	mv "$1.tmp" "$1"
 }
 
-# tj SOCKET EXPR: EXPR in Python over the status JSON (j; r: relays by name).
-tj() {
-	"$TUND" status -s "$1" --json 2>&1 | python3 -c '
-import json, sys
-try:
-    j = json.load(sys.stdin)
-except Exception as e:
-    print("no JSON: %s" % e)
-    sys.exit(0)
-r = {x["name"]: x for x in j["relays"]}
-print(eval(sys.argv[1]))' "$2" 2>&1 || true
-}
-
 # fetch PORT URL [curl options...]: through that tund's SOCKS5 entrance.
 fetch() {
 	local port=$1
@@ -181,9 +168,9 @@ r2_before=$(streams_of r2)
 start_tund b "$B_CONF" "$B_PORT"
 BPID=$TPID
 t_eq "B (r2 with a wrong pin): 10 pages all arrive" 10 "$(pages "$B_PORT" 10)"
-got=$(tj "$B_SOCK" '"ok=%d failed>=1:%s pin:%s" % (r["r2"]["ok"], r["r2"]["failed"] >= 1, "pin mismatch" in r["r2"]["last_error"])')
+got=$(status_eval "$B_SOCK" '"ok=%d failed>=1:%s pin:%s" % (r["r2"]["ok"], r["r2"]["failed"] >= 1, "pin mismatch" in r["r2"]["last_error"])')
 if [ "$got" = "ok=0 failed>=1:True pin:True" ]; then
-	t_ok "B: status --json shows r2 never ok, failed $(tj "$B_SOCK" 'r["r2"]["failed"]') times, pin mismatch"
+	t_ok "B: status --json shows r2 never ok, failed $(status_eval "$B_SOCK" 'r["r2"]["failed"]') times, pin mismatch"
 else
 	t_fail "B: status --json shows r2 never ok, failed, pin mismatch" "$got" "$("$TUND" status -s "$B_SOCK" --json 2>&1)"
 fi
@@ -210,16 +197,16 @@ esac
 # request-timeout (2 s here) counts from the request's first byte, so an
 # idle pool is not torn down and rebuilt.
 sleep 1
-built0=$(tj "$A_SOCK" 'j["circuits"]["built"]')
+built0=$(status_eval "$A_SOCK" 'j["circuits"]["built"]')
 sleep 3
-st=$(tj "$A_SOCK" '"%d %d" % (j["circuits"]["built"], j["circuits"]["ready"])')
+st=$(status_eval "$A_SOCK" '"%d %d" % (j["circuits"]["built"], j["circuits"]["ready"])')
 t_eq "ready circuits outlive the relays' request-timeout (no rebuilds in 3 s)" "$built0 4" "$st"
 
 # --- 4. A burst of 40 parallel fetches; the pool grows with demand
 # One curl opens all 40 at once (--parallel): 40 processes started one
 # by one from here spread over more than the pool's 100 ms demand slot
 # on a loaded machine, and the burst would not be one.
-target0=$(tj "$A_SOCK" 'j["circuits"]["target"]')
+target0=$(status_eval "$A_SOCK" 'j["circuits"]["target"]')
 args=()
 for i in $(seq 1 40); do
 	args+=(-o "$RUN/burst.$i" "http://$WEB_NAME/")
@@ -238,7 +225,7 @@ for i in $(seq 1 40); do
 done
 [ "$rc" = 0 ] || errs="$errs curl exit $rc: $(head -c 300 "$RUN/burst.err")"
 t_eq "a burst of 40 parallel fetches all succeed" 40 "$ok${errs:+ ($errs)}"
-target=$(tj "$A_SOCK" 'j["circuits"]["target"]')
+target=$(status_eval "$A_SOCK" 'j["circuits"]["target"]')
 if [ "$target" -ge 20 ] 2>/dev/null && [ "$target0" -lt 20 ] 2>/dev/null; then
 	t_ok "the pool target grew with the burst ($target0 before, $target after)"
 else
@@ -246,7 +233,7 @@ else
 fi
 
 # --- 5. Reply codes reach the application
-refused0=$(tj "$A_SOCK" 'j["streams"]["refused"]')
+refused0=$(status_eval "$A_SOCK" 'j["streams"]["refused"]')
 code() {
 	local desc=$1 want=$2 url=$3 rc=0 err
 	err=$(fetch "$A_PORT" "$url" -o /dev/null 2>&1) || rc=$?
@@ -258,7 +245,7 @@ code() {
 code "port 22, outside the exits' policy" 2 "http://$WEB_NAME:22/"
 code "an unknown name" 4 "http://nx.example.test/"
 code "a closed port" 5 "http://$DNS_IP:80/"
-refused=$(tj "$A_SOCK" 'j["streams"]["refused"]')
+refused=$(status_eval "$A_SOCK" 'j["streams"]["refused"]')
 t_eq "status --json counts the three under streams.refused" "$((refused0 + 3))" "$refused"
 
 # --- 3. 50 parallel downloads of /big, each by SHA-256
@@ -288,7 +275,7 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 t_eq "50 parallel downloads of /big ($BIG_MB MiB) all arrive with the right SHA-256 ($ms ms)" 50 "$ok${errs:+ ($errs)}"
 
 # --- 8. SIGHUP: without r2, an invalid config, then back to four relays
-names() { tj "$A_SOCK" '" ".join(x["name"] for x in j["relays"])'; }
+names() { status_eval "$A_SOCK" '" ".join(x["name"] for x in j["relays"])'; }
 # hup WANT: SIGHUP, then until the status lists WANT (at most 3 s).
 hup() {
 	local i got
@@ -355,9 +342,9 @@ else
 		"failed $failed, completed $done_ok, completed with a wrong sum $wrong"
 fi
 t_eq "after r1 died: 10 new fetches all arrive (paths go around r1)" 10 "$(pages "$A_PORT" 10)"
-got=$(tj "$A_SOCK" 'r["r1"]["failed"]')
+got=$(status_eval "$A_SOCK" 'r["r1"]["failed"]')
 if [ "$got" -ge 1 ] 2>/dev/null; then
-	t_ok "status --json shows r1 failed ($got, last: $(tj "$A_SOCK" 'r["r1"]["last_error"]'))"
+	t_ok "status --json shows r1 failed ($got, last: $(status_eval "$A_SOCK" 'r["r1"]["last_error"]'))"
 else
 	t_fail "status --json shows r1 failed" "$got"
 fi
@@ -406,17 +393,11 @@ case $rc in
 52 | 56) t_ok "optimistic: a refused port reaches curl as a reset (exit $rc)" ;;
 *) t_fail "optimistic: a refused port reaches curl as a reset" "curl exit $rc" "$(cat "$RUN/opt22.err")" ;;
 esac
-t_eq "optimistic: status counts the refusal" 1 "$(tj "$C_SOCK" 'j["streams"]["refused"]')"
+t_eq "optimistic: status counts the refusal" 1 "$(status_eval "$C_SOCK" 'j["streams"]["refused"]')"
 stop_tund "SIGTERM: instance C exits 0" "$CPID"
 
 # --- 9. The leak verdict on the client's link, for the whole run
-leak_stop
-forget "$LEAK_PID"
-if [ "$LEAK_RC" -eq 0 ] && grep -q 'no leak$' <<<"$LEAK_REPORT"; then
-	t_ok "tund leakcheck: $(tail -n 1 <<<"$LEAK_REPORT")"
-else
-	t_fail "tund leakcheck: only relay TCP on the client's link" "exit $LEAK_RC" "$LEAK_REPORT"
-fi
+leak_verdict
 
 cleanup_bg
 echo "# run time: $(($(date +%s) - T_START)) s"

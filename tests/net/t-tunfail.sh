@@ -155,16 +155,7 @@ crash() {
 }
 
 # tj EXPR: EXPR in Python over `tund status --json` (j).
-tj() {
-	timeout 5 "$TUND" status -s "$SOCK" --json 2>&1 | python3 -c '
-import json, sys
-try:
-    j = json.load(sys.stdin)
-except Exception as e:
-    print("no JSON: %s" % e)
-    sys.exit(0)
-print(eval(sys.argv[1]))' "$1" 2>&1 || true
-}
+tj() { status_eval "$SOCK" "$1"; }
 
 # Client commands, each under a timeout so that a hang fails a check.
 cdig() { n_client timeout 8 dig +short +time=2 +tries=2 "$@" 2>&1 || true; }
