@@ -299,6 +299,27 @@ connect_failed(struct relay *r, int err)
 	try_connect(r);
 }
 
+/*
+ * Whether a is this host's own address right now: a bind to it succeeds
+ * only then (all of 127/8 and ::1 included, and addresses added after
+ * start, which the start-up list of policy_add_self cannot know).
+ */
+static bool
+is_local(const struct addr *a)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = addr_to_sockaddr(a, 0, &ss);
+	int fd = socket(a->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool local;
+
+	if (fd < 0) {
+		return true;    /* cannot tell: the stricter answer */
+	}
+	local = bind(fd, (struct sockaddr *)&ss, sl) == 0;
+	close(fd);
+	return local;
+}
+
 static void
 try_connect(struct relay *r)
 {
@@ -310,7 +331,8 @@ try_connect(struct relay *r)
 		socklen_t sl;
 		int fd;
 
-		if (policy_match(pol, a, r->req.dst.port, NULL) != POLICY_ACCEPT) {
+		if (policy_match(pol, a, r->req.dst.port, NULL) != POLICY_ACCEPT ||
+		    (is_local(a) && policy_match_local(pol, a, r->req.dst.port, NULL) != POLICY_ACCEPT)) {
 			/* Only if no address is allowed at all is it the policy's refusal. */
 			if (r->fail_rep == SOCKS5_REP_OK) {
 				r->fail_rep = SOCKS5_REP_POLICY;

@@ -615,9 +615,9 @@ rule_is_host(const struct rule *r, const struct addr *a)
 	       addr_eq(&r->net.addr, a);
 }
 
-enum policy_verdict
-policy_match(const struct policy *p, const struct addr *a, uint16_t port,
-	     enum policy_reason *reason)
+static enum policy_verdict
+match(const struct policy *p, const struct addr *a, uint16_t port, bool local,
+      enum policy_reason *reason)
 {
 	const struct rule *r = NULL;
 	enum policy_reason why;
@@ -639,7 +639,7 @@ policy_match(const struct policy *p, const struct addr *a, uint16_t port,
 		why = POLICY_BY_DEFAULT;
 	} else if (!r->accept) {
 		why = POLICY_BY_RULE;
-	} else if (is_self(p, &n) && !rule_is_host(r, &n)) {
+	} else if ((local || is_self(p, &n)) && !rule_is_host(r, &n)) {
 		why = POLICY_BY_SELF;
 	} else if (!r->named && !p->allow_private && addr_is_special(&n)) {
 		why = POLICY_BY_SPECIAL;
@@ -652,6 +652,20 @@ done:
 		*reason = why;
 	}
 	return v;
+}
+
+enum policy_verdict
+policy_match(const struct policy *p, const struct addr *a, uint16_t port,
+	     enum policy_reason *reason)
+{
+	return match(p, a, port, false, reason);
+}
+
+enum policy_verdict
+policy_match_local(const struct policy *p, const struct addr *a, uint16_t port,
+		   enum policy_reason *reason)
+{
+	return match(p, a, port, true, reason);
 }
 
 /*

@@ -65,6 +65,13 @@ size_t policy_rule_count(const struct policy *p);
 /* Decides for one resolved address and port; reason may be NULL. */
 enum policy_verdict policy_match(const struct policy *p, const struct addr *a, uint16_t port,
 				 enum policy_reason *reason);
+/*
+ * The same for an address the caller found to be local to this host now
+ * (any of 127/8, ::1, an address added after start): refused as the
+ * relay's own (POLICY_BY_SELF) unless an accept rule names exactly it.
+ */
+enum policy_verdict policy_match_local(const struct policy *p, const struct addr *a,
+				       uint16_t port, enum policy_reason *reason);
 
 /* True when some rule could accept this port for some public address:
  * used to tell "this relay is an exit for web ports" in status output. */

@@ -11,7 +11,8 @@
 # and r3. Checked: fetches by host name (a page, a large file by checksum,
 # IPv6), one and three hops, every reply code the exit must give, RESOLVE,
 # RESOLVE_PTR, a DNS stream (dig), a wrong pin, half-close, config check
-# errors, a refusal at admission named at the hop that refused, SIGTERM,
+# errors, a refusal at admission named at the hop that refused, no way
+# back into the relay through any local address, SIGTERM,
 # garbage, a stalled TLS client, 1,000 circuits at once, and a relay
 # killed mid-transfer.
 set -eu
@@ -44,7 +45,7 @@ t_status() {
 # at the end, nothing may have crossed it but TCP with a relay's port, and
 # no name of the test zone in clear. The kernel's own link housekeeping
 # (ARP, ICMPv6 neighbour discovery, MLD reports to ff02::) is not traffic.
-leak_start "[2001:db8:0:3::2]:9009" "192.0.2.6:9010"   # the second relays of part 5
+leak_start "[2001:db8:0:3::2]:9009" "192.0.2.6:9010" "192.0.2.10:9013"   # the second relays
 BGPIDS+=("$LEAK_PID")
 
 # --- Fetches through the chain (curl -> chain -l -> r1 -> r2 -> r3 -> nginx)
@@ -178,6 +179,30 @@ kill -TERM "$tp"
 rc=0
 wait "$tp" || rc=$?
 t_eq "SIGTERM: exitd stops and exits 0" 0 "$rc"
+
+# --- A relay never reaches itself: every local address is its own
+# (allow-private yes and accept *:* on a wildcard listener). 127.0.0.2 is
+# not in getifaddrs(); 198.51.100.99 is added to lo after the start.
+{
+	grep -v '^listen\|^accept\|^reject\|^allow-private\|^peer' "$RUN/r3.conf"
+	echo "listen 0.0.0.0:9013"
+	echo "allow-private yes"
+	echo "accept *:*"
+} >"$RUN/r3c.conf"
+ip netns exec "$NS_R3" "$EXITD" -c "$RUN/r3c.conf" 2>"$RUN/r3c.log" &
+tp=$!
+BGPIDS+=("$tp")
+wait_port "$NS_R3" "$R3_IP" 9013
+n_r3 ip addr add 198.51.100.99/32 dev lo
+R3C=(-r "$R3_IP:9013,$R3_PIN")
+t_status "CONNECT 127.0.0.2:9013, the relay itself through 127/8: 0x02" 12 \
+	n_client timeout 10 "$CHAIN" "${R3C[@]}" connect 127.0.0.2 9013
+t_status "CONNECT to an address added after the start: 0x02" 12 \
+	n_client timeout 10 "$CHAIN" "${R3C[@]}" connect 198.51.100.99 9013
+n_r3 ip addr del 198.51.100.99/32 dev lo
+kill -TERM "$tp"
+wait "$tp" || true
+forget "$tp"
 
 # --- Garbage and a stalled TLS client do not hurt r1
 n_client bash -c "head -c 4096 /dev/urandom >/dev/tcp/${R1_ADDR%:*}/${R1_ADDR#*:}" 2>/dev/null || true

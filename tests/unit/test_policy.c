@@ -542,6 +542,35 @@ test_allow_private(void **state)
 	policy_free(p);
 }
 
+/*
+ * An address exitd found local (a bind to it succeeds: any of 127/8, an
+ * address added after start) is refused as its own, even with
+ * allow-private and accept *:*, unless a rule names exactly that host.
+ */
+static void
+test_local_is_self(void **state)
+{
+	struct policy *p = MK("accept 127.0.0.9/32:*", "accept *:*");
+	struct addr a = A("127.0.0.2"), named = A("127.0.0.9"), v6 = A("::1");
+	enum policy_reason why;
+
+	(void)state;
+	policy_set_allow_private(p, true);
+	assert_int_equal(policy_match(p, &a, 9003, &why), ACC);
+	assert_int_equal(policy_match_local(p, &a, 9003, &why), REJ);
+	assert_int_equal(why, POLICY_BY_SELF);
+	assert_int_equal(policy_match_local(p, &v6, 9003, &why), REJ);
+	assert_int_equal(why, POLICY_BY_SELF);
+	assert_int_equal(policy_match_local(p, &named, 9003, &why), ACC);
+	/* A refusal by rule stays a refusal by rule. */
+	policy_free(p);
+	p = MK("reject 127.0.0.0/8:*", "accept *:*");
+	policy_set_allow_private(p, true);
+	assert_int_equal(policy_match_local(p, &a, 80, &why), REJ);
+	assert_int_equal(why, POLICY_BY_RULE);
+	policy_free(p);
+}
+
 static void
 test_unspec_always_refused(void **state)
 {
@@ -903,6 +932,7 @@ main(void)
 		cmocka_unit_test(test_implied_reject),
 		cmocka_unit_test(test_special_needs_named_rule),
 		cmocka_unit_test(test_allow_private),
+		cmocka_unit_test(test_local_is_self),
 		cmocka_unit_test(test_unspec_always_refused),
 		cmocka_unit_test(test_self),
 		cmocka_unit_test(test_mapped_no_bypass),
