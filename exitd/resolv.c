@@ -65,6 +65,7 @@ struct resolv_query {
 	bool starting;          /* inside the call that started it */
 	uint16_t id;            /* raw queries: the client's message ID */
 	char *key;              /* Q_ADDRS: the lower-case name, for the cache */
+	struct addr ptr_addr;   /* Q_NAME: the address asked about */
 	/* The result, kept until delivered. */
 	enum resolv_status st;
 	struct addr addrs[RESOLV_MAX_ADDRS];
@@ -451,35 +452,68 @@ resolv_addrs(struct resolv *r, const char *name, resolv_addrs_cb *cb, void *arg)
 	return q;
 }
 
+/*
+ * RESOLVE_PTR asks for the PTR record itself (ares_query) rather than
+ * through ares_gethostbyaddr, which turns a timeout into "not found"
+ * when its last lookup method fails: a dead resolver must answer 0x06,
+ * as for CONNECT and RESOLVE.
+ */
 static void
-name_done(void *arg, int status, int timeouts, struct hostent *he)
+ptr_done(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
 	struct resolv_query *q = arg;
+	struct hostent *he = NULL;
 
 	q->st = status_of(status);
 	if (q->st == RESOLV_OK) {
-		if (he && he->h_name && he->h_name[0]) {
-			q->name = strdup(he->h_name);
-			if (q->name == NULL) {
-				q->st = RESOLV_FAIL;
-			}
-		} else {
+		if (ares_parse_ptr_reply(abuf, alen, q->ptr_addr.a,
+					 q->ptr_addr.family == AF_INET ? 4 : 16, q->ptr_addr.family,
+					 &he) != ARES_SUCCESS ||
+		    he == NULL || he->h_name == NULL || he->h_name[0] == '\0') {
 			q->st = RESOLV_NOTFOUND;
+		} else if ((q->name = strdup(he->h_name)) == NULL) {
+			q->st = RESOLV_FAIL;
+		}
+		if (he) {
+			ares_free_hostent(he);
 		}
 	}
 	finished(q, status);
+}
+
+/* "4.3.2.1.in-addr.arpa", or the 32 nibbles of an ip6.arpa name (73 bytes). */
+static void
+reverse_name(const struct addr *a, char *buf, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t off = 0;
+
+	if (a->family == AF_INET) {
+		snprintf(buf, len, "%u.%u.%u.%u.in-addr.arpa", a->a[3], a->a[2], a->a[1], a->a[0]);
+		return;
+	}
+	for (int i = 15; i >= 0 && off + 4 < len; i--) {
+		buf[off++] = hex[a->a[i] & 0xf];
+		buf[off++] = '.';
+		buf[off++] = hex[a->a[i] >> 4];
+		buf[off++] = '.';
+	}
+	snprintf(buf + off, len - off, "ip6.arpa");
 }
 
 struct resolv_query *
 resolv_name(struct resolv *r, const struct addr *a, resolv_name_cb *cb, void *arg)
 {
 	struct resolv_query *q = query_new(r, Q_NAME, arg);
+	char rev[80];
 
 	if (q == NULL) {
 		return NULL;
 	}
 	q->cb.name = cb;
-	ares_gethostbyaddr(r->ch, a->a, a->family == AF_INET ? 4 : 16, a->family, name_done, q);
+	q->ptr_addr = *a;
+	reverse_name(a, rev, sizeof(rev));
+	ares_query(r->ch, rev, 1 /* C_IN */, 12 /* T_PTR */, ptr_done, q);
 	started(r, q);
 	return q;
 }

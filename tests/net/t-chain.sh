@@ -12,7 +12,8 @@
 # IPv6), one and three hops, every reply code the exit must give, RESOLVE,
 # RESOLVE_PTR, a DNS stream (dig), a wrong pin, half-close, config check
 # errors, a refusal at admission named at the hop that refused, no way
-# back into the relay through any local address, SIGTERM,
+# back into the relay through any local address, the exit's DNS down,
+# SIGTERM,
 # garbage, a stalled TLS client, 1,000 circuits at once, and a relay
 # killed mid-transfer.
 set -eu
@@ -45,7 +46,7 @@ t_status() {
 # at the end, nothing may have crossed it but TCP with a relay's port, and
 # no name of the test zone in clear. The kernel's own link housekeeping
 # (ARP, ICMPv6 neighbour discovery, MLD reports to ff02::) is not traffic.
-leak_start "[2001:db8:0:3::2]:9009" "192.0.2.6:9010" "192.0.2.10:9013"   # the second relays
+leak_start "[2001:db8:0:3::2]:9009" "192.0.2.6:9010" "192.0.2.10:9013" "192.0.2.10:9014"   # the second relays
 BGPIDS+=("$LEAK_PID")
 
 # --- Fetches through the chain (curl -> chain -l -> r1 -> r2 -> r3 -> nginx)
@@ -86,6 +87,7 @@ case $got in
 *) t_fail "RESOLVE gives the name's address" "$got" ;;
 esac
 t_eq "RESOLVE_PTR gives the address's name" "$WEB_NAME" "$(chain3 resolve-ptr "$WEB_IP" 2>&1 || true)"
+t_eq "RESOLVE_PTR of the IPv6 address (ip6.arpa)" "$WEB_NAME" "$(chain3 resolve-ptr "$WEB_IP6" 2>&1 || true)"
 t_status "RESOLVE of an unknown name: 0x04" 14 chain3 resolve nx.example.test
 t_status "RESOLVE at a middle relay (resolve no): 0x02" 12 n_client "$CHAIN" -r "$R1_ADDR,$R1_PIN" resolve "$WEB_NAME"
 n_client "$CHAIN" "${H3[@]}" -l 127.0.0.1:5353 dns 2>"$RUN/chain-dns.log" &
@@ -203,6 +205,50 @@ n_r3 ip addr del 198.51.100.99/32 dev lo
 kill -TERM "$tp"
 wait "$tp" || true
 forget "$tp"
+
+# --- The exit's DNS server is down (it takes queries and never answers):
+# name requests end with 0x06 (timed out) within c-ares' 2 s then 4 s, requests
+# by address still work.
+n_r3 python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 5399))
+time.sleep(120)' &
+dnsdown=$!
+BGPIDS+=("$dnsdown")
+for _ in $(seq 1 50); do
+	[ -n "$(n_r3 ss -Huln 'sport = :5399')" ] && break
+	sleep 0.1
+done
+{
+	grep -v '^listen\|^resolver\|^peer' "$RUN/r3.conf"
+	echo "listen $R3_IP:9014"
+	echo "resolver 127.0.0.1:5399"
+} >"$RUN/r3d.conf"
+ip netns exec "$NS_R3" "$EXITD" -c "$RUN/r3d.conf" 2>"$RUN/r3d.log" &
+tp=$!
+BGPIDS+=("$tp")
+wait_port "$NS_R3" "$R3_IP" 9014
+R3D=(-r "$R3_IP:9014,$R3_PIN")
+for what in "CONNECT by name:connect $WEB_NAME 80" "RESOLVE:resolve $WEB_NAME" \
+	"RESOLVE_PTR:resolve-ptr $WEB_IP"; do
+	t0=$(date +%s%N)
+	# shellcheck disable=SC2086 # the command's words
+	t_status "DNS down: ${what%%:*} gets 0x06" 16 n_client timeout 20 "$CHAIN" "${R3D[@]}" ${what#*:}
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	if [ "$ms" -le 7000 ]; then
+		t_ok "DNS down: ${what%%:*} ends within the resolver's timeout ($ms ms)"
+	else
+		t_fail "DNS down: ${what%%:*} ends within the resolver's timeout" "$ms ms"
+	fi
+done
+out=$(printf '%s' "$req" | n_client timeout 10 "$CHAIN" "${R3D[@]}" connect "$WEB_IP" 80 2>&1 || true)
+case $out in *"$WEB_MARKER"*) t_ok "DNS down: CONNECT by address still works" ;; *) t_fail "DNS down: CONNECT by address still works" "$out" ;; esac
+for pid in "$tp" "$dnsdown"; do
+	kill -TERM "$pid"
+	wait "$pid" || true
+	forget "$pid"
+done
 
 # --- Garbage and a stalled TLS client do not hurt r1
 n_client bash -c "head -c 4096 /dev/urandom >/dev/tcp/${R1_ADDR%:*}/${R1_ADDR#*:}" 2>/dev/null || true
