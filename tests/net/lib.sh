@@ -268,6 +268,27 @@ leak_stop() {
 	} 2>/dev/null)
 }
 
+# start_exitd NS NAME IP PORT: a second exitd in namespace NS with
+# $RUN/NAME.conf (which listens on IP:PORT), logging to $RUN/NAME.log;
+# sets EXITD_PID (also in BGPIDS) once it listens. ip netns exec execs
+# exitd, so the PID is exitd's own.
+start_exitd() {
+	ip netns exec "$1" "$EXITD" -c "$RUN/$2.conf" 2>"$RUN/$2.log" &
+	EXITD_PID=$!
+	BGPIDS+=("$EXITD_PID")
+	wait_port "$1" "$3" "$4"
+}
+
+# stop_bg PID...: SIGTERM each background process this test started, reap it.
+stop_bg() {
+	local pid
+	for pid in "$@"; do
+		kill -TERM "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		forget "$pid"
+	done
+}
+
 # status_eval SOCKET EXPR: EXPR in Python over `tund status --json` from that
 # control socket (j: the JSON; r: its relays by name); needs TUND.
 status_eval() {

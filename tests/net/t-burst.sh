@@ -56,11 +56,7 @@ start_tund() {
 	wait_port "$NS_CLIENT" 127.0.0.1 "$PORT"
 }
 
-stop_tund() {
-	kill -TERM "$TPID"
-	wait "$TPID" || true
-	forget "$TPID"
-}
+stop_tund() { stop_bg "$TPID"; }
 
 # burst TAG N_SAME N_NEW [curl options]: one curl fetching / of $WEB_NAME
 # N_SAME times and N_NEW new names TAG-i.w.example.test, all at once;
@@ -130,14 +126,10 @@ stop_tund
 	echo "listen $R2_IP:9011"
 	echo "max-per-source 20"
 } >"$RUN/m.conf"
-ip netns exec "$NS_R1" "$EXITD" -c "$RUN/g.conf" 2>"$RUN/g.log" &
-GPID=$!
-BGPIDS+=("$GPID")
-ip netns exec "$NS_R2" "$EXITD" -c "$RUN/m.conf" 2>"$RUN/m.log" &
-MPID=$!
-BGPIDS+=("$MPID")
-wait_port "$NS_R1" "$R1_IP" 9012
-wait_port "$NS_R2" "$R2_IP" 9011
+start_exitd "$NS_R1" g "$R1_IP" 9012
+GPID=$EXITD_PID
+start_exitd "$NS_R2" m "$R2_IP" 9011
+MPID=$EXITD_PID
 {
 	echo "relay g $R1_IP:9012 $R1_PIN"
 	echo "relay m $R2_IP:9011 $R2_PIN"
@@ -163,11 +155,7 @@ case $text in
 *) t_fail "tund status names the reason: relay busy" "$text" ;;
 esac
 stop_tund
-for pid in "$GPID" "$MPID"; do
-	kill -TERM "$pid"
-	wait "$pid" || true
-	forget "$pid"
-done
+stop_bg "$GPID" "$MPID"
 
 leak_verdict
 cleanup_bg

@@ -168,12 +168,9 @@ hold_limited 1 "${R3B[@]}"
 	grep -v '^listen' "$RUN/r2.conf"
 	echo "listen $R2_IP:9010"
 } >"$RUN/r2b.conf"
-ip netns exec "$NS_R2" "$EXITD" -c "$RUN/r2b.conf" 2>"$RUN/r2b.log" &
-tp2=$!
-wait_port "$NS_R2" "$R2_IP" 9010
+start_exitd "$NS_R2" r2b "$R2_IP" 9010
 hold_limited 2 -r "$R2_IP:9010,$R2_PIN" "${R3B[@]}"
-kill -TERM "$tp2"
-wait "$tp2" || true
+stop_bg "$EXITD_PID"
 sleep 0.2
 out=$(printf '%s' "$req" | n_client "$CHAIN" "${R3B[@]}" connect "$WEB_NAME" 80 2>&1 || true)
 case $out in *"$WEB_MARKER"*) t_ok "after the limit was hit, the relay serves again" ;; *) t_fail "serves again after the limit" "$out" ;; esac
@@ -191,10 +188,7 @@ t_eq "SIGTERM: exitd stops and exits 0" 0 "$rc"
 	echo "allow-private yes"
 	echo "accept *:*"
 } >"$RUN/r3c.conf"
-ip netns exec "$NS_R3" "$EXITD" -c "$RUN/r3c.conf" 2>"$RUN/r3c.log" &
-tp=$!
-BGPIDS+=("$tp")
-wait_port "$NS_R3" "$R3_IP" 9013
+start_exitd "$NS_R3" r3c "$R3_IP" 9013
 n_r3 ip addr add 198.51.100.99/32 dev lo
 R3C=(-r "$R3_IP:9013,$R3_PIN")
 t_status "CONNECT 127.0.0.2:9013, the relay itself through 127/8: 0x02" 12 \
@@ -202,9 +196,7 @@ t_status "CONNECT 127.0.0.2:9013, the relay itself through 127/8: 0x02" 12 \
 t_status "CONNECT to an address added after the start: 0x02" 12 \
 	n_client timeout 10 "$CHAIN" "${R3C[@]}" connect 198.51.100.99 9013
 n_r3 ip addr del 198.51.100.99/32 dev lo
-kill -TERM "$tp"
-wait "$tp" || true
-forget "$tp"
+stop_bg "$EXITD_PID"
 
 # --- The exit's DNS server is down (it takes queries and never answers):
 # name requests end with 0x06 (timed out) within c-ares' 2 s then 4 s, requests
@@ -225,10 +217,7 @@ done
 	echo "listen $R3_IP:9014"
 	echo "resolver 127.0.0.1:5399"
 } >"$RUN/r3d.conf"
-ip netns exec "$NS_R3" "$EXITD" -c "$RUN/r3d.conf" 2>"$RUN/r3d.log" &
-tp=$!
-BGPIDS+=("$tp")
-wait_port "$NS_R3" "$R3_IP" 9014
+start_exitd "$NS_R3" r3d "$R3_IP" 9014
 R3D=(-r "$R3_IP:9014,$R3_PIN")
 for what in "CONNECT by name:connect $WEB_NAME 80" "RESOLVE:resolve $WEB_NAME" \
 	"RESOLVE_PTR:resolve-ptr $WEB_IP"; do
@@ -244,11 +233,7 @@ for what in "CONNECT by name:connect $WEB_NAME 80" "RESOLVE:resolve $WEB_NAME" \
 done
 out=$(printf '%s' "$req" | n_client timeout 10 "$CHAIN" "${R3D[@]}" connect "$WEB_IP" 80 2>&1 || true)
 case $out in *"$WEB_MARKER"*) t_ok "DNS down: CONNECT by address still works" ;; *) t_fail "DNS down: CONNECT by address still works" "$out" ;; esac
-for pid in "$tp" "$dnsdown"; do
-	kill -TERM "$pid"
-	wait "$pid" || true
-	forget "$pid"
-done
+stop_bg "$EXITD_PID" "$dnsdown"
 
 # --- Garbage and a stalled TLS client do not hurt r1
 n_client bash -c "head -c 4096 /dev/urandom >/dev/tcp/${R1_ADDR%:*}/${R1_ADDR#*:}" 2>/dev/null || true
