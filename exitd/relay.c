@@ -1156,7 +1156,13 @@ run(struct relay *r)
 			r->bytes_up != in_up0 || r->bytes_down != in_down0 ||
 			r->c_eof != ceof0 || r->u_eof != ueof0 ||
 			(r->state == R_RELAY && !r->c_eof && buf_room(&r->up) > 0 &&
-			 SSL_pending(r->ssl) > 0);
+			 SSL_pending(r->ssl) > 0) ||
+			/*
+			 * The same for a DNS answer larger than down: its next
+			 * piece fits once write_client emptied down, and nothing
+			 * would wake us for it.
+			 */
+			(r->state == R_DNS && r->dns_cur >= 0 && buf_room(&r->down) > 0);
 	} while (again);
 
 	/* Done when both directions ended and everything was delivered. */

@@ -34,6 +34,7 @@
 #   example.test       MX 10 mail.example.test, TXT "v=test"
 #   private.example.test A 10.1.2.3 (an exit must refuse to connect to it)
 #   *.w.example.test   A 203.0.113.80, AAAA 2001:db8:ffff::80 (fresh names)
+#   big.example.test   48 TXT records of 250 bytes (an answer of ~12.5 KB)
 #   other names in example.test: NXDOMAIN
 # and HTTP (nginx): / is a small page holding $WEB_MARKER, /big is a random
 # file of TOPO_BIG_MB MiB (default 256) whose SHA-256 is in $RUN/www/big.sha256,
@@ -523,6 +524,12 @@ start_dns() {
 	address=/w.example.test/$WEB_IP
 	address=/w.example.test/$WEB_IP6
 	EOF
+	# big.example.test: 48 TXT records of 250 bytes, an answer of about
+	# 12.5 KB (over TCP), larger than the smallest relay buffer (4k).
+	local i
+	for i in $(seq -w 1 48); do
+		printf 'txt-record=big.example.test,"%s%s"\n' "$i" "$(printf 'x%.0s' $(seq 1 248))"
+	done >>"$conf"
 	: >"$UP_RUN/dnsmasq.log"
 	chown nobody "$UP_RUN/dnsmasq.log" 2>/dev/null || true
 	start_bg dnsmasq inet "$UP_RUN/dnsmasq.stderr" dnsmasq --conf-file="$conf"

@@ -12,7 +12,8 @@
 # IPv6), one and three hops, every reply code the exit must give, RESOLVE,
 # RESOLVE_PTR, a DNS stream (dig), a wrong pin, half-close, config check
 # errors, a refusal at admission named at the hop that refused, no way
-# back into the relay through any local address, the exit's DNS down,
+# back into the relay through any local address, a DNS answer larger
+# than the buffer, the exit's DNS down,
 # SIGTERM,
 # garbage, a stalled TLS client, 1,000 circuits at once, and a relay
 # killed mid-transfer.
@@ -46,7 +47,7 @@ t_status() {
 # at the end, nothing may have crossed it but TCP with a relay's port, and
 # no name of the test zone in clear. The kernel's own link housekeeping
 # (ARP, ICMPv6 neighbour discovery, MLD reports to ff02::) is not traffic.
-leak_start "[2001:db8:0:3::2]:9009" "192.0.2.6:9010" "192.0.2.10:9013" "192.0.2.10:9014"   # the second relays
+leak_start "[2001:db8:0:3::2]:9009" "192.0.2.6:9010" "192.0.2.10:9013" "192.0.2.10:9014" "192.0.2.10:9015"   # the second relays
 BGPIDS+=("$LEAK_PID")
 
 # --- Fetches through the chain (curl -> chain -l -> r1 -> r2 -> r3 -> nginx)
@@ -197,6 +198,24 @@ t_status "CONNECT to an address added after the start: 0x02" 12 \
 	n_client timeout 10 "$CHAIN" "${R3C[@]}" connect 198.51.100.99 9013
 n_r3 ip addr del 198.51.100.99/32 dev lo
 stop_bg "$EXITD_PID"
+
+# --- A DNS answer larger than the exit's buffer (buffer 4k, ~12.5 KB of
+# TXT) arrives whole, and the next query on the stream is answered too.
+{
+	grep -v '^listen\|^buffer\|^peer' "$RUN/r3.conf"
+	echo "listen $R3_IP:9015"
+	echo "buffer 4k"
+} >"$RUN/r3e.conf"
+start_exitd "$NS_R3" r3e "$R3_IP" 9015
+n_client "$CHAIN" -r "$R3_IP:9015,$R3_PIN" -l 127.0.0.1:5354 dns 2>"$RUN/chain-dns4k.log" &
+dnsl=$!
+BGPIDS+=("$dnsl")
+wait_port "$NS_CLIENT" 127.0.0.1 5354
+n=$(n_client dig +tcp +short +time=5 +tries=1 -p 5354 @127.0.0.1 big.example.test TXT 2>&1 | grep -c '^"' || true)
+t_eq "buffer 4k: a 12.5 KB DNS answer arrives whole (48 TXT records)" 48 "$n"
+t_eq "and the stream still answers" '"v=test"' \
+	"$(n_client dig +tcp +short +time=5 +tries=1 -p 5354 @127.0.0.1 example.test TXT 2>&1)"
+stop_bg "$dnsl" "$EXITD_PID"
 
 # --- The exit's DNS server is down (it takes queries and never answers):
 # name requests end with 0x06 (timed out) within c-ares' 2 s then 4 s, requests
