@@ -819,7 +819,10 @@ ssl_failed(struct relay *r, int ret)
 
 	if (r->out_err) {
 		abort_conn(r, "client connection reset");
-	} else if (e == SSL_ERROR_SYSCALL && errno == 0) {
+	} else if ((e == SSL_ERROR_SYSCALL && errno == 0) ||
+		   (e == SSL_ERROR_SSL && ERR_GET_LIB(ERR_peek_error()) == ERR_LIB_SSL &&
+		    ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
+		/* OpenSSL 3 reports a FIN without close_notify as an SSL error. */
 		abort_conn(r, "client vanished without close_notify");
 	} else if (e == SSL_ERROR_SYSCALL) {
 		abort_conn(r, "client connection reset");

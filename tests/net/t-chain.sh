@@ -254,6 +254,24 @@ out=$(printf '%s' "$req" | n_client timeout 10 "$CHAIN" "${R3D[@]}" connect "$WE
 case $out in *"$WEB_MARKER"*) t_ok "DNS down: CONNECT by address still works" ;; *) t_fail "DNS down: CONNECT by address still works" "$out" ;; esac
 stop_bg "$EXITD_PID" "$dnsdown"
 
+# --- A client that ends with a FIN but no close_notify is logged as such,
+# not as a TLS error (OpenSSL 3 reports it as one).
+n_client python3 -c '
+import socket, ssl, sys, time
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+raw = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+s = ctx.wrap_socket(raw)
+s.shutdown(socket.SHUT_WR)   # drops the TLS layer first: a bare FIN
+time.sleep(0.5)' "${R1_ADDR%:*}" "${R1_ADDR#*:}" 2>&1 || true
+sleep 0.2
+last=$(grep 'cmd 0x00' "$RUN/r1.log" | tail -n 1)
+case $last in
+*"without close_notify"*) t_ok "a FIN without close_notify is logged as that" ;;
+*) t_fail "a FIN without close_notify is logged as that" "$last" ;;
+esac
+
 # --- Garbage and a stalled TLS client do not hurt r1
 n_client bash -c "head -c 4096 /dev/urandom >/dev/tcp/${R1_ADDR%:*}/${R1_ADDR#*:}" 2>/dev/null || true
 n_client bash -c "exec 3<>/dev/tcp/${R1_ADDR%:*}/${R1_ADDR#*:}; printf '\x16\x03\x01\x00' >&3; sleep 3" &
