@@ -201,6 +201,7 @@ tls_keygen(const char *path, char pin[TLS_PIN_STRLEN], char *err, size_t errlen)
 	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	uint8_t raw[TLS_PIN_LEN];
 	FILE *f = NULL;
+	bool created = false;
 	int fd, r = -EIO;
 
 	if (key == NULL) {
@@ -213,6 +214,8 @@ tls_keygen(const char *path, char pin[TLS_PIN_STRLEN], char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
+	/* From here on, any failure removes the file: no empty or unpinned key stays. */
+	created = true;
 	f = fdopen(fd, "w");
 	if (f == NULL) {
 		r = -errno;
@@ -223,13 +226,11 @@ tls_keygen(const char *path, char pin[TLS_PIN_STRLEN], char *err, size_t errlen)
 	if (PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) != 1) {
 		set_err(err, errlen, "cannot write the key");
 		fclose(f);
-		unlink(path);
 		goto out;
 	}
 	if (fclose(f) != 0) {
 		r = -errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		unlink(path);
 		goto out;
 	}
 	if (tls_key_pin(key, raw) < 0) {
@@ -239,6 +240,9 @@ tls_keygen(const char *path, char pin[TLS_PIN_STRLEN], char *err, size_t errlen)
 	tls_pin_fmt(raw, pin);
 	r = 0;
 out:
+	if (r != 0 && created) {
+		unlink(path);
+	}
 	EVP_PKEY_free(key);
 	return r;
 }

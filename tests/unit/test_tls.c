@@ -6,6 +6,7 @@
  * wrong one, with OpenSSL's heap counted while it runs.
  */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -90,6 +92,25 @@ test_keygen_load(void **state)
 	tls_pin_fmt(raw, again);
 	assert_string_equal(pin, again);
 	EVP_PKEY_free(key);
+
+	/* A write that fails half way (no room: a file size limit of 0) leaves no file. */
+	{
+		char p2[128];
+		struct rlimit old, none;
+		void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+
+		path_in_dir(p2, sizeof(p2), "k-full.key");
+		assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+		none = old;
+		none.rlim_cur = 0;
+		assert_int_equal(setrlimit(RLIMIT_FSIZE, &none), 0);
+		assert_true(tls_keygen(p2, again, err, sizeof(err)) < 0);
+		assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+		signal(SIGXFSZ, prev);
+		assert_non_null(strstr(err, "k-full.key"));
+		assert_int_equal(stat(p2, &st), -1);
+		assert_int_equal(errno, ENOENT);
+	}
 
 	/* A key others may read is refused, and the message says why. */
 	assert_int_equal(chmod(path, 0644), 0);
