@@ -132,6 +132,7 @@ ctl_new(struct ev *ev, const char *path, ctl_status_fn *fn, void *arg, char *err
 {
 	struct sockaddr_un sun;
 	struct stat st;
+	int r;
 	struct ctl *c;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
@@ -175,13 +176,24 @@ ctl_new(struct ev *ev, const char *path, ctl_status_fn *fn, void *arg, char *err
 		unlink(path);
 	}
 	c->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->lfd < 0 || bind(c->lfd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    chmod(path, 0660) < 0 || listen(c->lfd, 16) < 0 ||
-	    ev_fd_add(ev, c->lfd, EV_RD, on_accept, c) < 0) {
+	if (c->lfd < 0 || bind(c->lfd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		snprintf(err, errlen, "control %s: %s", path, strerror(errno));
 		if (c->lfd >= 0) {
 			close(c->lfd);
 		}
+		free(c);
+		return NULL;
+	}
+	/* Bound: the socket file exists, and a failure from here removes it. */
+	if (chmod(path, 0660) < 0 || listen(c->lfd, 16) < 0) {
+		r = -errno;
+	} else {
+		r = ev_fd_add(ev, c->lfd, EV_RD, on_accept, c);
+	}
+	if (r < 0) {
+		snprintf(err, errlen, "control %s: %s", path, strerror(-r));
+		close(c->lfd);
+		unlink(path);
 		free(c);
 		return NULL;
 	}

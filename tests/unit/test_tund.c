@@ -14,7 +14,11 @@
 
 #include <cmocka.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "../../tund/cfg.h"
+#include "../../tund/ctl.h"
 #include "../../tund/path.h"
 #include "../../tund/pool.h"
 #include "../../tund/socks_in.h"
@@ -376,6 +380,40 @@ test_path_load(void **state)
 	assert_int_equal(p.h[0].open, 0);
 }
 
+static size_t
+no_status(void *arg, bool json, char *buf, size_t len)
+{
+	(void)arg;
+	(void)json;
+	return (size_t)snprintf(buf, len, "ok\n");
+}
+
+/* The control socket's file exists only while a ctl has it, also when set-up fails. */
+static void
+test_ctl_socket_file(void **state)
+{
+	char path[64], err[256];
+	struct stat st;
+	struct ev *tiny = ev_new(3), *ev = ev_new(1024);
+	struct ctl *c;
+
+	snprintf(path, sizeof(path), "/tmp/tund-test-ctl.%d.sock", (int)getpid());
+	unlink(path);
+	/* A loop that takes no fd above 2: bound, then ev_fd_add fails. */
+	assert_null(ctl_new(tiny, path, no_status, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "control"));
+	assert_int_equal(stat(path, &st), -1);
+	assert_int_equal(errno, ENOENT);
+	c = ctl_new(ev, path, no_status, NULL, err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	ctl_free(c);
+	assert_int_equal(stat(path, &st), -1);
+	ev_free(tiny);
+	ev_free(ev);
+}
+
 static void
 test_pool_target(void **state)
 {
@@ -437,6 +475,7 @@ main(void)
 		cmocka_unit_test(test_path_backoff),
 		cmocka_unit_test(test_path_fixed),
 		cmocka_unit_test(test_path_load),
+		cmocka_unit_test(test_ctl_socket_file),
 		cmocka_unit_test(test_pool_target),
 		cmocka_unit_test(test_socks_in_parse),
 	};
