@@ -53,6 +53,8 @@ enum rstate {
  */
 #define RELAY_OUT_CAP (4 * (16384 + 256))
 
+/* Per-connection log lines a second, at most. */
+#define RELAY_LOG_PER_SEC 100
 /* In-flight DNS queries per DNS stream: bounds the answers held. */
 #define RELAY_DNS_INFLIGHT 4
 #define RELAY_MAX_TLS_WRITE 16384
@@ -161,9 +163,10 @@ finish(struct relay *r, bool abortive)
 	}
 	x->bytes_up += r->bytes_up;
 	x->bytes_down += r->bytes_down;
-	log_info("%s: cmd 0x%02x: %s, %llu bytes up, %llu bytes down, %.3f s", peer_str(r, pbuf, sizeof(pbuf)),
-		 r->req.cmd, r->result ? r->result : "closed", (unsigned long long)r->bytes_up,
-		 (unsigned long long)r->bytes_down, secs);
+	/* One line per connection, but a flood of them must not flood the log. */
+	log_info_rl_n(RELAY_LOG_PER_SEC, "%s: cmd 0x%02x: %s, %llu bytes up, %llu bytes down, %.3f s",
+		      peer_str(r, pbuf, sizeof(pbuf)), r->req.cmd, r->result ? r->result : "closed",
+		      (unsigned long long)r->bytes_up, (unsigned long long)r->bytes_down, secs);
 
 	if (r->prev) {
 		r->prev->next = r->next;

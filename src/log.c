@@ -118,7 +118,7 @@ fatalx(const char *fmt, ...)
 }
 
 bool
-log_rl_pass(struct log_rl *rl, unsigned long *dropped)
+log_rl_pass(struct log_rl *rl, unsigned int burst, unsigned long *dropped)
 {
 	struct timespec ts;
 
@@ -130,7 +130,7 @@ log_rl_pass(struct log_rl *rl, unsigned long *dropped)
 		*dropped = rl->dropped;
 		rl->dropped = 0;
 	}
-	if (rl->n >= LOG_RL_BURST) {
+	if (rl->n >= burst) {
 		rl->dropped++;
 		return false;
 	}

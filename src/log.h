@@ -35,8 +35,9 @@ _Noreturn void fatal(const char *fmt, ...) LOG_PRINTF(1, 2);
 _Noreturn void fatalx(const char *fmt, ...) LOG_PRINTF(1, 2);
 
 /*
- * Rate limit: at most LOG_RL_BURST lines per second per call site; the
- * number suppressed is reported with the next line that gets through.
+ * Rate limit: at most LOG_RL_BURST lines per second per call site (or the
+ * burst given); the number suppressed is reported with the next line that
+ * gets through.
  */
 struct log_rl {
 	long sec;
@@ -44,16 +45,29 @@ struct log_rl {
 	unsigned long dropped;
 };
 #define LOG_RL_BURST 10
-bool log_rl_pass(struct log_rl *rl, unsigned long *dropped);
+/* True when this line may go out: at most burst a second. */
+bool log_rl_pass(struct log_rl *rl, unsigned int burst, unsigned long *dropped);
 
 #define log_warnx_rl(...)                                               \
 	do {                                                            \
 		static struct log_rl rl_;                               \
 		unsigned long d_;                                       \
-		if (log_get_level() >= LOG_LVL_WARN && log_rl_pass(&rl_, &d_)) { \
+		if (log_get_level() >= LOG_LVL_WARN && log_rl_pass(&rl_, LOG_RL_BURST, &d_)) { \
 			if (d_)                                         \
 				log_warnx("(%lu similar lines suppressed)", d_); \
 			log_warnx(__VA_ARGS__);                         \
+		}                                                       \
+	} while (0)
+
+/* Info lines that come once per connection: at most burst a second. */
+#define log_info_rl_n(burst, ...)                                       \
+	do {                                                            \
+		static struct log_rl rl_;                               \
+		unsigned long d_;                                       \
+		if (log_get_level() >= LOG_LVL_INFO && log_rl_pass(&rl_, (burst), &d_)) { \
+			if (d_)                                         \
+				log_info("(%lu similar lines suppressed)", d_); \
+			log_info(__VA_ARGS__);                          \
 		}                                                       \
 	} while (0)
 
@@ -61,7 +75,7 @@ bool log_rl_pass(struct log_rl *rl, unsigned long *dropped);
 	do {                                                            \
 		static struct log_rl rl_;                               \
 		unsigned long d_;                                       \
-		if (log_get_level() >= LOG_LVL_DEBUG && log_rl_pass(&rl_, &d_)) { \
+		if (log_get_level() >= LOG_LVL_DEBUG && log_rl_pass(&rl_, LOG_RL_BURST, &d_)) { \
 			log_debug(__VA_ARGS__);                         \
 		}                                                       \
 	} while (0)
