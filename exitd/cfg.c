@@ -162,6 +162,16 @@ kw_reject(struct conf *c, struct exitd_cfg *cfg, const char *kw, const char *arg
 }
 
 static void
+kw_user(struct conf *c, struct exitd_cfg *cfg, const char *kw, const char *arg)
+{
+	if (arg[0] == '\0' || strlen(arg) >= sizeof(cfg->user)) {
+		conf_err(c, "%s: bad user name '%.40s'", kw, arg);
+		return;
+	}
+	snprintf(cfg->user, sizeof(cfg->user), "%s", arg);
+}
+
+static void
 kw_peer(struct conf *c, struct exitd_cfg *cfg, const char *kw, const char *arg)
 {
 	struct cidr p;
@@ -276,6 +286,8 @@ static const struct keyword keywords[] = {
 	  CFG_MAX_TIMEOUT_MS, NULL },
 	{ "buffer", KW_SIZE, CFG_FIELD(buffer_size), CFG_MIN_BUFFER, CFG_MAX_BUFFER, NULL },
 	{ "log-clients", KW_BOOL, CFG_FIELD(log_clients), 0, 0, NULL },
+	{ "user", KW_FUNC, 0, 0, 0, kw_user },
+	{ "run-as-root", KW_BOOL, CFG_FIELD(run_as_root), 0, 0, NULL },
 	{ "log", KW_FUNC, 0, 0, 0, kw_log },
 };
 

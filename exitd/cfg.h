@@ -23,6 +23,9 @@
  *   connect-timeout DUR         per address tried, default 10s
  *   idle-timeout DUR            no byte either way (also before a request), 300s
  *   buffer SIZE                 per direction per connection, default 128k
+ *   user NAME                   after binding and loading the key, run as NAME
+ *   run-as-root yes|no          keep running as root without a user (default no:
+ *                               exitd refuses to start as root without one)
  *   log-clients yes|no          put client addresses in logs, default no
  *   log error|warn|info|debug   default info
  */
@@ -66,6 +69,8 @@ struct exitd_cfg {
 	uint64_t buffer_size;
 	bool log_clients;
 	enum log_level log_level;
+	char user[33];                  /* "" for none */
+	bool run_as_root;
 };
 
 /* Sets the defaults; returns 0 or -ENOMEM. */

@@ -8,8 +8,11 @@
  *                          -d: debug logging)
  *
  * Start-up does everything that can fail first (config, key, listening
- * sockets, resolver), then serves until SIGTERM or SIGINT: stop
- * accepting, reset what is open, exit 0. SIGPIPE is ignored.
+ * sockets, resolver), then, with `user NAME`, drops to that user with no
+ * capabilities and PR_SET_NO_NEW_PRIVS (src/priv.c), then serves until
+ * SIGTERM or SIGINT: stop accepting, reset what is open, exit 0. As root
+ * without `user` it refuses to start, unless `run-as-root yes`. SIGPIPE
+ * is ignored.
  */
 #include <errno.h>
 #include <ifaddrs.h>
@@ -28,6 +31,7 @@
 #include "listener.h"
 #include "log.h"
 #include "policy.h"
+#include "priv.h"
 #include "relay.h"
 #include "resolv.h"
 #include "tls.h"
@@ -171,9 +175,22 @@ serve(const char *path, bool check_only, bool debug)
 		fprintf(stderr, "exitd: %s\n", err);
 		goto out;
 	}
+	if (cfg.user[0]) {
+		uid_t uid;
+		gid_t gid;
+
+		if (priv_lookup(cfg.user, &uid, &gid, err, sizeof(err)) < 0) {
+			fprintf(stderr, "exitd: %s\n", err);
+			goto out;
+		}
+	}
 	if (check_only) {
 		printf("configuration OK\n");
 		rc = 0;
+		goto out;
+	}
+	if (geteuid() == 0 && !cfg.user[0] && !cfg.run_as_root) {
+		fprintf(stderr, "exitd: will not run as root: set 'user NAME' (or 'run-as-root yes')\n");
 		goto out;
 	}
 	ctx = tls_server_ctx_new(key, err, sizeof(err));
@@ -224,6 +241,14 @@ serve(const char *path, bool check_only, bool debug)
 	if (sc.fd < 0 || ev_fd_add(x.ev, sc.fd, EV_RD, on_signal, &sc) < 0) {
 		fprintf(stderr, "exitd: signalfd: %s\n", strerror(errno));
 		goto out;
+	}
+	/* Bound, key loaded, resolver set up: nothing needs root any more. */
+	if (cfg.user[0]) {
+		if (priv_drop(cfg.user, 0, err, sizeof(err)) < 0) {
+			fprintf(stderr, "exitd: %s\n", err);
+			goto out;
+		}
+		log_info("running as %s (uid %u), no capabilities", cfg.user, (unsigned int)getuid());
 	}
 	if (ev_run(x.ev) < 0) {
 		log_warn("event loop");

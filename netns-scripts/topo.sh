@@ -624,6 +624,7 @@ start_relay() {
 		echo "key $key"
 		echo "resolver $DNS_IP"
 		echo "log info"
+		echo "user nobody"
 		printf '%s\n' "$@"
 		if [ -n "${TOPO_EXITD_EXTRA:-}" ]; then
 			printf '%s\n' "$TOPO_EXITD_EXTRA"

@@ -20,17 +20,13 @@
  * relays, path, hops and pool settings (listening addresses stay).
  */
 #include <errno.h>
-#include <grp.h>
 #include <linux/capability.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,6 +42,7 @@
 #include "log.h"
 #include "path.h"
 #include "pool.h"
+#include "priv.h"
 #include "socks_in.h"
 #include "route.h"
 #include "state.h"
@@ -293,33 +290,19 @@ setup_fakeip(struct tund *t, char *err, size_t errlen)
 static int
 drop_privileges(struct tund *t, char *err, size_t errlen)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2];
-	const struct passwd *pw = getpwnam(t->cfg.user);
+	uid_t uid;
+	gid_t gid;
 
-	if (pw == NULL) {
-		snprintf(err, errlen, "user %s: no such user", t->cfg.user);
+	if (priv_lookup(t->cfg.user, &uid, &gid, err, errlen) < 0) {
 		return -1;
 	}
-	if (chown(t->cfg.control, pw->pw_uid, pw->pw_gid) < 0) {
+	if (chown(t->cfg.control, uid, gid) < 0) {
 		log_warn("chown %s", t->cfg.control);
 	}
-	if (setgroups(0, NULL) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
-	    prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
-		snprintf(err, errlen, "user %s: %s", t->cfg.user, strerror(errno));
+	if (priv_drop(t->cfg.user, CAP_TO_MASK(CAP_NET_ADMIN), err, errlen) < 0) {
 		return -1;
 	}
-	memset(data, 0, sizeof(data));
-	data[CAP_TO_INDEX(CAP_NET_ADMIN)].effective = CAP_TO_MASK(CAP_NET_ADMIN);
-	data[CAP_TO_INDEX(CAP_NET_ADMIN)].permitted = CAP_TO_MASK(CAP_NET_ADMIN);
-	if (syscall(SYS_capset, &hdr, data) < 0 || prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0 ||
-	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		snprintf(err, errlen, "capabilities: %s", strerror(errno));
-		return -1;
-	}
-	log_info("running as %s (uid %u), with CAP_NET_ADMIN only", t->cfg.user,
-		 (unsigned int)pw->pw_uid);
+	log_info("running as %s (uid %u), with CAP_NET_ADMIN only", t->cfg.user, (unsigned int)uid);
 	return 0;
 }
 

@@ -11,11 +11,11 @@
 # and r3. Checked: fetches by host name (a page, a large file by checksum,
 # IPv6), one and three hops, every reply code the exit must give, RESOLVE,
 # RESOLVE_PTR, a DNS stream (dig), a wrong pin, half-close, config check
-# errors, a refusal at admission named at the hop that refused, no way
-# back into the relay through any local address, a DNS answer larger
-# than the buffer, the exit's DNS down, SIGTERM, garbage, a stalled TLS
-# client, 1,000 circuits at once (and r1's log lines about them rate
-# limited), and a relay killed mid-transfer.
+# errors, the relays running as nobody, a refusal at admission named at
+# the hop that refused, no way back into the relay through any local
+# address, a DNS answer larger than the buffer, the exit's DNS down,
+# SIGTERM, garbage, a stalled TLS client, 1,000 circuits at once (and
+# r1's log lines about them rate limited), and a relay killed mid-transfer.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -125,6 +125,29 @@ case "$rc:$err" in
 *) t_fail "exitd -t names file and line of each error" "exit $rc" "$err" ;;
 esac
 t_eq "exitd -t accepts r3's configuration" "configuration OK" "$(n_r3 "$EXITD" -c "$RUN/r3.conf" -t 2>&1)"
+
+# --- Privilege: every relay runs as nobody, with no capabilities and
+# no_new_privs (user nobody in the topology's configs), and has served
+# all of the above that way. As root without 'user' exitd will not start.
+nobody_uid=$(id -u nobody)
+for r in 1 2 3; do
+	pidv=R${r}_PID
+	st=/proc/${!pidv}/status
+	got=$(awk '/^Uid:/ {u=$2" "$3" "$4" "$5} /^Gid:/ {g=$2} /^CapEff:/ {c=$2} /^CapPrm:/ {p=$2}
+		/^NoNewPrivs:/ {n=$2} END {print u, c, p, n}' "$st" 2>&1)
+	t_eq "r$r runs as nobody (uid $nobody_uid, all four ids), no capabilities, no_new_privs" \
+		"$nobody_uid $nobody_uid $nobody_uid $nobody_uid 0000000000000000 0000000000000000 1" "$got"
+done
+grep -v '^user' "$RUN/r3.conf" | sed "s|^listen .*|listen $R3_IP:9016|" >"$RUN/r3root.conf"
+err=$(n_r3 timeout 5 "$EXITD" -c "$RUN/r3root.conf" 2>&1) && rc=0 || rc=$?
+case "$rc:$err" in
+1:*"will not run as root"*) t_ok "as root without 'user', exitd refuses to start (exit 1)" ;;
+*) t_fail "as root without 'user', exitd refuses to start" "exit $rc" "$err" ;;
+esac
+echo "run-as-root yes" >>"$RUN/r3root.conf"
+start_exitd "$NS_R3" r3root "$R3_IP" 9016
+t_eq "with 'run-as-root yes' it starts, as root" 0 "$(awk '/^Uid:/ {print $2}' "/proc/$EXITD_PID/status")"
+stop_bg "$EXITD_PID"
 
 # --- A second exitd in r3, our child: IPv6, per-source limits, SIGTERM
 R3_IP6=2001:db8:0:3::2

@@ -656,6 +656,8 @@ static const char full_conf[] =
 	"idle-timeout 10m\n"
 	"buffer 128k\n"
 	"log-clients yes\n"
+	"user nobody\n"
+	"run-as-root yes\n"
 	"log debug\n";
 
 static void
@@ -676,6 +678,8 @@ test_cfg_defaults(void **state)
 	assert_int_equal(cfg.rate_per_source, 800);
 	assert_int_equal(cfg.burst_per_source, 1600);
 	assert_int_equal(cfg.n_peers, 0);
+	assert_string_equal(cfg.user, "");
+	assert_false(cfg.run_as_root);
 	assert_int_equal(cfg.handshake_timeout_ms, 10000);
 	assert_int_equal(cfg.request_timeout_ms, 10000);
 	assert_int_equal(cfg.connect_timeout_ms, 10000);
@@ -729,6 +733,8 @@ test_cfg_full_file(void **state)
 	assert_int_equal(cfg.rate_per_source, 20);
 	assert_int_equal(cfg.burst_per_source, 40);
 	assert_int_equal(cfg.n_peers, 2);
+	assert_string_equal(cfg.user, "nobody");
+	assert_true(cfg.run_as_root);
 	assert_int_equal(addr_parse("192.0.2.1", &a), 0);
 	assert_true(cidr_contains(&cfg.peers[0], &a));
 	assert_int_equal(addr_parse("192.0.2.2", &a), 0);
@@ -808,6 +814,8 @@ test_cfg_bad_lines(void **state)
 		{ "rate-per-source", "t.conf:3: rate-per-source: expected 1 argument" },
 		{ "burst-per-source", "t.conf:3: burst-per-source: expected 1 argument" },
 		{ "peer", "t.conf:3: peer: expected 1 argument" },
+		{ "user", "t.conf:3: user: expected 1 argument" },
+		{ "run-as-root", "t.conf:3: run-as-root: expected 1 argument" },
 		{ "handshake-timeout", "t.conf:3: handshake-timeout: expected 1 argument" },
 		{ "request-timeout 1s 2s", "t.conf:3: request-timeout: expected 1 argument" },
 		{ "connect-timeout", "t.conf:3: connect-timeout: expected 1 argument" },
@@ -838,6 +846,8 @@ test_cfg_bad_lines(void **state)
 		{ "burst-per-source 0", "t.conf:3: burst-per-source: 0 is out of range" },
 		{ "peer relay.example", "t.conf:3: peer: bad address or range 'relay.example'" },
 		{ "peer 192.0.2.1/24", "t.conf:3: peer: bad address or range" },
+		{ "user a-name-longer-than-thirty-two-bytes", "t.conf:3: user: bad user name" },
+		{ "run-as-root maybe", "t.conf:3: run-as-root: expected yes or no" },
 		{ "handshake-timeout 99ms",
 		  "t.conf:3: handshake-timeout: 99ms is out of range 100ms..24h" },
 		{ "request-timeout 0", "t.conf:3: request-timeout: 0 is out of range" },
