@@ -63,7 +63,14 @@ struct circuit {
 	uint8_t rx[2 + SOCKS5_MAX_MSG]; /* the exit's method choice and reply */
 	size_t rx_len;
 	bool reading;                   /* consumer wants EV_RD */
-	bool want_wr;                   /* some operation waits for EV_WR */
+	bool want_wr;                   /* the build or the request waits for EV_WR */
+	/*
+	 * In CIRC_OPEN, each direction's own wait, as exitd keeps them: an
+	 * SSL_read may need the socket writable, an SSL_write readable, and
+	 * one must not clear or swallow the other's.
+	 */
+	bool read_wants_wr;
+	bool write_wants_wr, write_wants_rd;
 	bool peer_eof;                  /* close_notify from the exit */
 	bool our_eof;                   /* our close_notify sent */
 	enum circuit_fail fail;
@@ -297,11 +304,11 @@ update_mask(struct circuit *c)
 	if (c->fd < 0) {
 		return;
 	}
-	if (c->state == CIRC_CONNECTING || c->want_wr) {
+	if (c->state == CIRC_CONNECTING || c->want_wr || c->read_wants_wr || c->write_wants_wr) {
 		m |= EV_WR;
 	}
 	if (c->state != CIRC_CONNECTING && c->state != CIRC_DEAD &&
-	    (c->state != CIRC_OPEN || (c->reading && !c->peer_eof))) {
+	    (c->state != CIRC_OPEN || (c->reading && !c->peer_eof) || c->write_wants_rd)) {
 		m |= EV_RD;
 	}
 	ev_fd_mod(c->ev, c->fd, m);
@@ -312,7 +319,7 @@ static void
 mark_dead(struct circuit *c)
 {
 	c->state = CIRC_DEAD;
-	c->want_wr = false;
+	c->want_wr = c->read_wants_wr = c->write_wants_wr = c->write_wants_rd = false;
 	ev_timer_del(c->ev, &c->timer);
 	if (c->fd >= 0) {
 		ev_fd_del(c->ev, c->fd);
@@ -513,6 +520,7 @@ read_reply(struct circuit *c)
 	ev_timer_del(c->ev, &c->timer);
 	if (rep.rep == SOCKS5_REP_OK) {
 		c->state = CIRC_OPEN;
+		c->want_wr = false;
 		c->reading = true;
 		update_mask(c);
 	} else {
@@ -647,19 +655,27 @@ on_fd(struct ev *ev, int fd, unsigned int events, void *arg)
 			read_reply(c);
 		}
 		break;
-	case CIRC_OPEN:
-		if ((events & EV_WR) && c->want_wr) {
-			c->want_wr = false;
-			update_mask(c);
-			if (c->cbs.writable) {
-				c->cbs.writable(c, c->arg);
-			}
+	case CIRC_OPEN: {
+		/* Each direction runs when the event it waits for came. */
+		bool rd = (events & (EV_RD | EV_ERR)) || ((events & EV_WR) && c->read_wants_wr);
+		bool wr = ((events & EV_WR) && c->write_wants_wr) ||
+			  ((events & (EV_RD | EV_ERR)) && c->write_wants_rd);
+
+		if (wr) {
+			c->write_wants_wr = c->write_wants_rd = false;
 		}
-		if ((events & (EV_RD | EV_ERR)) && c->state == CIRC_OPEN && !c->zombie &&
-		    c->reading && c->cbs.readable) {
+		if ((events & EV_WR) && c->read_wants_wr) {
+			c->read_wants_wr = false;
+		}
+		update_mask(c);
+		if (wr && c->cbs.writable) {
+			c->cbs.writable(c, c->arg);
+		}
+		if (rd && c->state == CIRC_OPEN && !c->zombie && c->reading && c->cbs.readable) {
 			c->cbs.readable(c, c->arg);
 		}
 		break;
+	}
 	case CIRC_DEAD:
 	default:
 		break;
@@ -900,7 +916,7 @@ circuit_read(struct circuit *c, void *buf, size_t len)
 	case SSL_ERROR_WANT_READ:
 		return -EAGAIN;
 	case SSL_ERROR_WANT_WRITE:
-		c->want_wr = true;
+		c->read_wants_wr = true;
 		update_mask(c);
 		return -EAGAIN;
 	case SSL_ERROR_ZERO_RETURN:
@@ -921,6 +937,15 @@ circuit_read(struct circuit *c, void *buf, size_t len)
 	}
 }
 
+/* The writing direction (SSL_write, SSL_shutdown) waits for e's event. */
+static void
+write_blocked(struct circuit *c, int e)
+{
+	c->write_wants_wr = e == SSL_ERROR_WANT_WRITE;
+	c->write_wants_rd = e == SSL_ERROR_WANT_READ;
+	update_mask(c);
+}
+
 ssize_t
 circuit_write(struct circuit *c, const void *buf, size_t len)
 {
@@ -937,8 +962,7 @@ circuit_write(struct circuit *c, const void *buf, size_t len)
 	}
 	e = SSL_get_error(inner(c), r);
 	if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
-		c->want_wr = e == SSL_ERROR_WANT_WRITE;
-		update_mask(c);
+		write_blocked(c, e);
 		return -EAGAIN;
 	}
 	if (c->fail == CIRC_OK) {
@@ -969,8 +993,7 @@ circuit_shutdown(struct circuit *c)
 	}
 	e = SSL_get_error(inner(c), r);
 	if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
-		c->want_wr = e == SSL_ERROR_WANT_WRITE;
-		update_mask(c);
+		write_blocked(c, e);
 		return -EAGAIN;
 	}
 	ERR_clear_error();
