@@ -30,6 +30,7 @@
 #include <openssl/err.h>
 
 #include "buf.h"
+#include "hopsock.h"
 #include "log.h"
 #include "policy.h"
 #include "socks5.h"
@@ -273,7 +274,6 @@ connected(struct relay *r)
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	struct socks5_addr bnd;
-	int one = 1;
 
 	memset(&bnd, 0, sizeof(bnd));
 	if (getsockname(r->ufd, (struct sockaddr *)&ss, &sl) == 0 &&
@@ -283,7 +283,6 @@ connected(struct relay *r)
 		bnd.atyp = SOCKS5_ATYP_IPV4;
 		bnd.ip.family = AF_INET;
 	}
-	setsockopt(r->ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	r->state = R_RELAY;
 	r->result = "done";
 	touch(r);
@@ -347,6 +346,7 @@ try_connect(struct relay *r)
 			r->fail_rep = SOCKS5_REP_FAIL;
 			continue;
 		}
+		hop_sock_setup(fd);
 		sl = addr_to_sockaddr(a, r->req.dst.port, &ss);
 		if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
 			r->fail_rep = rep_of_errno(errno);
@@ -1282,7 +1282,6 @@ relay_start(struct relay_ctx *x, int fd, const struct addr *peer, uint16_t peer_
 {
 	struct relay *r = calloc(1, sizeof(*r));
 	BIO *bio, *wbio;
-	int one = 1;
 
 	if (r == NULL) {
 		close(fd);
@@ -1299,7 +1298,7 @@ relay_start(struct relay_ctx *x, int fd, const struct addr *peer, uint16_t peer_
 	buf_init(&r->down, x->cfg->buffer_size);
 	buf_init(&r->out, RELAY_OUT_CAP);
 	ev_timer_init(&r->timer, on_timer, r);
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	hop_sock_setup(fd);
 	r->ssl = SSL_new(x->ssl_ctx);
 	bio = BIO_new_socket(fd, BIO_NOCLOSE);
 	wbio = out_bio_new(r);

@@ -24,6 +24,7 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 
+#include "hopsock.h"
 #include "log.h"
 
 struct layer {
@@ -706,7 +707,6 @@ circuit_new(struct ev *ev, SSL_CTX *ctx, const struct circuit_hop *hops, size_t 
 	struct sockaddr_storage ss;
 	struct circuit *c;
 	socklen_t sl;
-	int one = 1;
 
 	if (n == 0 || n > CIRCUIT_MAX_HOPS) {
 		return NULL;
@@ -731,7 +731,7 @@ circuit_new(struct ev *ev, SSL_CTX *ctx, const struct circuit_hop *hops, size_t 
 		free(c);
 		return NULL;
 	}
-	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	hop_sock_setup(c->fd);
 	if (fwmark && setsockopt(c->fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark)) < 0) {
 		log_warn("circuit: SO_MARK");
 		goto fail;
