@@ -54,6 +54,13 @@
 #    first is torn down, BENCH_TTFB_WAN requests each way, 300 ms apart.
 #    Target: TUN median <= 130 ms; direct is about 245 ms (three round
 #    trips: the lookup, the connect, the request).
+#    Then, in the same topology, a burst: one curl --parallel with 200
+#    requests of www.example.test and 60 of new names, all at once, direct
+#    and through the TUN (tund's defaults and the relays': the topology
+#    lists only relay links as peers). Pages that arrived and the wall
+#    time each way; through the TUN also tund's refused streams, failed
+#    builds and busy refusals, and the relays' refusals at admission.
+#    Target: all 260 arrive, none of those counts above 0 (issue 7).
 # 6. wrk -t2 -c200 -dBENCH_WRK_SECSs http://www.example.test/ through the TUN
 #    and http://203.0.113.80/ direct: requests per second; target TUN >= 40 %
 #    of direct; tund's "circuits:" status line after it, and the CPU of
@@ -1127,6 +1134,36 @@ fig_wan_tun() {
 	put WAN_CIRCUITS "$(st_circuits "$BENCH_DIR/status.after")"
 }
 
+# 5b: the burst. fig_wan_burst KEY: 200 requests of one name and 60 of new
+# names in one curl --parallel; puts BURST_OK_KEY and BURST_MS_KEY.
+fig_wan_burst() {
+	local key=$1 args=() i t0 t1 ok
+	for i in $(seq 1 200); do
+		args+=(-o /dev/null "http://$WEB_NAME/")
+	done
+	for i in $(seq 1 60); do
+		args+=(-o /dev/null "http://b$key$BASHPID-$i.w.example.test/")
+	done
+	t0=$(date +%s%N)
+	in_client curl -sS --max-time 60 --parallel --parallel-immediate --parallel-max 260 \
+		-w '%{http_code}\n' "${args[@]}" >"$BENCH_DIR/burst-$key.codes" 2>"$BENCH_DIR/burst-$key.err" || true
+	t1=$(date +%s%N)
+	ok=$(grep -c '^200$' "$BENCH_DIR/burst-$key.codes" || true)
+	put "BURST_OK_$key" "$ok"
+	put "BURST_MS_$key" "$(((t1 - t0) / 1000000))"
+	[ "$ok" = 260 ] || die "burst $key: $ok of 260 pages ($(head -c 200 "$BENCH_DIR/burst-$key.err"))"
+}
+
+fig_wan_burst_tun() {
+	fig_wan_burst tun
+	put BURST_TUND "$(timeout 10 "$TUND" status --json -s "$TUND_SOCK" </dev/null 8>&- 9>&- 2>/dev/null |
+		python3 -c 'import json, sys
+j = json.load(sys.stdin)
+print("%d refused streams, %d failed builds, %d busy refusals" % (j["streams"]["refused"],
+      j["circuits"]["failed"], sum(r["busy"] for r in j["relays"])))' 2>&1)"
+	put BURST_RELAYS "$(cat "$BENCH_DIR"/wan/r[1-3].log 2>/dev/null | grep -c 'refusing a connection' || true)"
+}
+
 # ---------------------------------------------------------------- helpers' files
 
 write_python() {
@@ -1359,6 +1396,7 @@ run /dev/null "$BENCH_DIR/page-wan.out" "$BENCH_DIR/page-wan.err" ip netns exec 
 	die "the page could not be fetched directly over the delayed links"
 cmp -s "$BENCH_DIR/page-wan.out" "$BENCH_DIR/page-direct.out" || die "the delayed topology's page differs"
 unit "first byte direct, delayed links" fig_wan_direct || unit_failed "$UNIT_WHY"
+unit "a burst direct, delayed links" fig_wan_burst direct || unit_failed "$UNIT_WHY"
 WAN_CONF=$BENCH_DIR/tund-wan.conf
 tund_conf "$WAN_CONF"
 TUND_CONF=$WAN_CONF
@@ -1366,6 +1404,7 @@ TUND_CONF=$WAN_CONF
 POOL_SECS=30
 if tund_start "$WAN_CONF" "$POOL_SECS"; then
 	tun_unit "first byte through the TUN, delayed links" fig_wan_tun || true
+	tun_unit "a burst through the TUN, delayed links" fig_wan_burst_tun || true
 else
 	unit_failed "first byte through the TUN, delayed links: tund did not start"
 fi
@@ -1377,6 +1416,11 @@ topo_down "$BENCH_DIR/wan"
 [ -z "${TTFB_MED_wan_tun:-}" ] ||
 	say "TUN:    median $TTFB_MED_wan_tun ms, p95 $TTFB_P95_wan_tun ms" \
 		"(medians: namelookup $TTFB_NL_wan_tun, connect $TTFB_CONN_wan_tun; $WAN_CIRCUITS)"
+[ -z "${BURST_MS_direct:-}" ] ||
+	say "burst of 260 (200 of one name, 60 new names): direct $BURST_OK_direct pages in $BURST_MS_direct ms"
+[ -z "${BURST_MS_tun:-}" ] ||
+	say "burst of 260 through the TUN: $BURST_OK_tun pages in $BURST_MS_tun ms; tund: $BURST_TUND;" \
+		"relays' refusals at admission: $BURST_RELAYS (target: all 260, every count 0)"
 
 # ================================================================ figures
 
