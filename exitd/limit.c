@@ -42,14 +42,20 @@ limits_new(uint64_t max_open, uint64_t rate, uint64_t burst, size_t max_entries)
 	if (l == NULL) {
 		return NULL;
 	}
-	l->max_open = max_open;
-	l->rate = rate < BUCKET_MAX ? rate : BUCKET_MAX;
-	l->burst = burst < BUCKET_MAX ? burst : BUCKET_MAX;
+	limits_set(l, max_open, rate, burst);
 	l->max_entries = max_entries;
 	if (RAND_bytes((unsigned char *)&l->seed, sizeof(l->seed)) != 1) {
 		l->seed = (uint64_t)(uintptr_t)l;
 	}
 	return l;
+}
+
+void
+limits_set(struct limits *l, uint64_t max_open, uint64_t rate, uint64_t burst)
+{
+	l->max_open = max_open;
+	l->rate = rate < BUCKET_MAX ? rate : BUCKET_MAX;
+	l->burst = burst < BUCKET_MAX ? burst : BUCKET_MAX;
 }
 
 void

@@ -28,6 +28,8 @@ struct limits;
 /* max_entries bounds the table; NULL on allocation failure. */
 struct limits *limits_new(uint64_t max_open, uint64_t rate, uint64_t burst, size_t max_entries);
 void limits_free(struct limits *l);
+/* New limits (a reload); what is counted stays, the table's size too. */
+void limits_set(struct limits *l, uint64_t max_open, uint64_t rate, uint64_t burst);
 /*
  * Counts one new connection from src. 0 when allowed (pair it with
  * limits_put), -EMFILE when src has max_open open, -EAGAIN when its bucket

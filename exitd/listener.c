@@ -307,6 +307,14 @@ listeners_add(struct listeners *l, const struct addr *a, uint16_t port, char *er
 }
 
 void
+listeners_reconfigure(struct listeners *l)
+{
+	const struct exitd_cfg *cfg = l->x->cfg;
+
+	limits_set(l->lim, cfg->max_per_source, cfg->rate_per_source, cfg->burst_per_source);
+}
+
+void
 listeners_close(struct listeners *l)
 {
 	for (size_t i = 0; i < l->n; i++) {

@@ -23,6 +23,8 @@ int listeners_add(struct listeners *l, const struct addr *a, uint16_t port, char
 		  size_t errlen);
 /* Stops accepting (SIGTERM); existing connections are not touched. */
 void listeners_close(struct listeners *l);
+/* The per-source limits changed (a reload of x->cfg). */
+void listeners_reconfigure(struct listeners *l);
 void listeners_free(struct listeners *l);
 
 #endif

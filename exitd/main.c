@@ -10,7 +10,8 @@
  * Start-up does everything that can fail first (config, key, listening
  * sockets, resolver), then, with `user NAME`, drops to that user with no
  * capabilities and PR_SET_NO_NEW_PRIVS (src/priv.c), then serves until
- * SIGTERM or SIGINT: stop accepting, reset what is open, exit 0. As root
+ * SIGTERM or SIGINT: stop accepting, reset what is open, exit 0. SIGHUP
+ * reloads the configuration (see reload()). As root
  * without `user` it refuses to start, unless `run-as-root yes`. SIGPIPE
  * is ignored.
  */
@@ -129,8 +130,74 @@ struct sigctx {
 	struct ev *ev;
 	struct listeners *lis;
 	struct relay_ctx *x;
+	struct exitd_cfg *cfg;          /* the running one, x->cfg */
+	const char *path;
+	bool debug;
 	int fd;
 };
+
+static bool
+same_addrs(const struct addr *a, const uint16_t *ap, size_t an, const struct addr *b,
+	   const uint16_t *bp, size_t bn)
+{
+	if (an != bn) {
+		return false;
+	}
+	for (size_t i = 0; i < an; i++) {
+		if (!addr_eq(&a[i], &b[i]) || ap[i] != bp[i]) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * SIGHUP: the policy, the limits, the timeouts, buffer, resolve, peers
+ * and the log settings take effect for what starts from now on; open
+ * connections carry on. What was set up at start (listen, key, user,
+ * resolvers, a higher max-connections than at start: the descriptors
+ * were sized for it) keeps its running value, with a warning. A file
+ * that does not load changes nothing.
+ */
+static void
+reload(struct sigctx *s)
+{
+	struct exitd_cfg n, old;
+
+	if (exitd_cfg_load(&n, s->path) < 0) {
+		log_warnx("SIGHUP: %s is not valid: the running configuration stays", s->path);
+		return;
+	}
+	if (!same_addrs(n.listen, n.listen_port, n.n_listen, s->cfg->listen, s->cfg->listen_port,
+			s->cfg->n_listen) ||
+	    strcmp(n.key_path, s->cfg->key_path) != 0 || strcmp(n.user, s->cfg->user) != 0 ||
+	    !same_addrs(n.resolver, n.resolver_port, n.n_resolvers, s->cfg->resolver,
+			s->cfg->resolver_port, s->cfg->n_resolvers)) {
+		log_warnx("SIGHUP: listen, key, user and resolver take effect at a restart only");
+	}
+	memcpy(n.listen, s->cfg->listen, sizeof(n.listen));
+	memcpy(n.listen_port, s->cfg->listen_port, sizeof(n.listen_port));
+	n.n_listen = s->cfg->n_listen;
+	memcpy(n.resolver, s->cfg->resolver, sizeof(n.resolver));
+	memcpy(n.resolver_port, s->cfg->resolver_port, sizeof(n.resolver_port));
+	n.n_resolvers = s->cfg->n_resolvers;
+	memcpy(n.user, s->cfg->user, sizeof(n.user));
+	if (n.max_conns > s->cfg->max_conns) {
+		log_warnx("SIGHUP: max-connections above %llu takes a restart",
+			  (unsigned long long)s->cfg->max_conns);
+		n.max_conns = s->cfg->max_conns;
+	}
+	add_self(n.policy, &n);
+	old = *s->cfg;
+	*s->cfg = n;
+	exitd_cfg_fini(&old);
+	if (!s->debug) {
+		log_set_level(s->cfg->log_level);
+	}
+	listeners_reconfigure(s->lis);
+	log_info("SIGHUP: %s reloaded (%zu policy rules); %zu connections carry on", s->path,
+		 policy_rule_count(s->cfg->policy), s->x->n_conns);
+}
 
 static void
 on_signal(struct ev *ev, int fd, unsigned int events, void *arg)
@@ -139,7 +206,9 @@ on_signal(struct ev *ev, int fd, unsigned int events, void *arg)
 	struct signalfd_siginfo si;
 
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+		if (si.ssi_signo == SIGHUP) {
+			reload(s);
+		} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 			log_info("signal %u: closing %zu connections and exiting", si.ssi_signo,
 				 s->x->n_conns);
 			listeners_close(s->lis);
@@ -233,10 +302,14 @@ serve(const char *path, bool check_only, bool debug)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	sc.ev = x.ev;
 	sc.lis = lis;
 	sc.x = &x;
+	sc.cfg = &cfg;
+	sc.path = path;
+	sc.debug = debug;
 	sc.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (sc.fd < 0 || ev_fd_add(x.ev, sc.fd, EV_RD, on_signal, &sc) < 0) {
 		fprintf(stderr, "exitd: signalfd: %s\n", strerror(errno));

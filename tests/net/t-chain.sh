@@ -11,11 +11,12 @@
 # and r3. Checked: fetches by host name (a page, a large file by checksum,
 # IPv6), one and three hops, every reply code the exit must give, RESOLVE,
 # RESOLVE_PTR, a DNS stream (dig), a wrong pin, half-close, config check
-# errors, the relays running as nobody, a refusal at admission named at
-# the hop that refused, no way back into the relay through any local
-# address, a DNS answer larger than the buffer, the exit's DNS down,
-# SIGTERM, garbage, a stalled TLS client, 1,000 circuits at once (and
-# r1's log lines about them rate limited), and a relay killed mid-transfer.
+# errors, SIGHUP under load, the relays running as nobody, a refusal at
+# admission named at the hop that refused, no way back into the relay
+# through any local address, a DNS answer larger than the buffer, the
+# exit's DNS down, SIGTERM, garbage, a stalled TLS client, 1,000 circuits
+# at once (and r1's log lines about them rate limited), and a relay killed
+# mid-transfer.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -125,6 +126,54 @@ case "$rc:$err" in
 *) t_fail "exitd -t names file and line of each error" "exit $rc" "$err" ;;
 esac
 t_eq "exitd -t accepts r3's configuration" "configuration OK" "$(n_r3 "$EXITD" -c "$RUN/r3.conf" -t 2>&1)"
+
+# --- SIGHUP under load: r3 reloads a policy that refuses port 80 while
+# 20 circuits are held open and /big is downloading through it: the
+# download completes exactly, the held circuits stay, new CONNECTs to
+# port 80 get 0x02; an invalid file changes nothing; the old file back
+# and port 80 works again.
+cp "$RUN/r3.conf" "$RUN/r3.conf.orig"
+mkfifo "$RUN/hup.fifo"
+n_client "$CHAIN" "${H3[@]}" hold 20 "$WEB_NAME" 80 <"$RUN/hup.fifo" >"$RUN/hup.out" 2>/dev/null &
+hup_hold=$!
+BGPIDS+=("$hup_hold")
+exec 6>"$RUN/hup.fifo"
+for _ in $(seq 1 100); do [ -s "$RUN/hup.out" ] && break; sleep 0.1; done
+n_client curl -fsS --max-time 60 --limit-rate 40M --connect-to "$WEB_NAME:80:127.0.0.1:8080" \
+	"http://$WEB_NAME/big" 2>"$RUN/hup.err" | sha256sum | cut -d' ' -f1 >"$RUN/hup.sum" &
+hup_dl=$!
+BGPIDS+=("$hup_dl")
+sleep 1
+{
+	echo "reject *:80"
+	cat "$RUN/r3.conf.orig"
+} >"$RUN/r3.conf"
+kill -HUP "$R3_PID"
+sleep 0.5
+t_status "SIGHUP: r3 now refuses port 80 to new streams (0x02)" 12 chain3 connect "$WEB_NAME" 80
+printf 'listen nowhere\n' >>"$RUN/r3.conf"
+kill -HUP "$R3_PID"
+sleep 0.5
+t_status "SIGHUP with an invalid file: the last good policy stays (0x02)" 12 chain3 connect "$WEB_NAME" 80
+wait "$hup_dl" || true
+forget "$hup_dl"
+t_eq "SIGHUP: the download running through r3 completed exactly" "$BIG_SHA256" "$(cat "$RUN/hup.sum")"
+held=$(n_r3 ss -Htn state established "( sport = :${R3_ADDR#*:} )" | wc -l)
+if [ "$held" -ge 20 ] && [ "$(cat "$RUN/hup.out")" = "open=20 failed=0" ]; then
+	t_ok "SIGHUP: the 20 held circuits are still open at r3 ($held connections)"
+else
+	t_fail "SIGHUP: the held circuits stay open" "hold: $(cat "$RUN/hup.out"), r3 connections: $held"
+fi
+exec 6>&-
+wait "$hup_hold" || true
+forget "$hup_hold"
+cp "$RUN/r3.conf.orig" "$RUN/r3.conf"
+kill -HUP "$R3_PID"
+sleep 0.5
+out=$(printf '%s' "$req" | chain3 connect "$WEB_NAME" 80 2>&1 || true)
+case $out in *"$WEB_MARKER"*) t_ok "SIGHUP with the old file: port 80 works again" ;; *) t_fail "port 80 works again after SIGHUP" "$out" ;; esac
+grep -q 'SIGHUP: .* is not valid' "$RUN/r3.log" && t_ok "r3 logged the invalid file" ||
+	t_fail "r3 logged the invalid file" "$(tail -n 5 "$RUN/r3.log")"
 
 # --- Privilege: every relay runs as nobody, with no capabilities and
 # no_new_privs (user nobody in the topology's configs), and has served
