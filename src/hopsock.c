@@ -9,14 +9,11 @@
 void
 hop_sock_setup(int fd)
 {
-	int one = 1, idle = HOP_KEEPIDLE_S, intvl = HOP_KEEPINTVL_S;
-	int cnt = HOP_DEAD_MS / 1000 / HOP_KEEPINTVL_S + 1;
-	unsigned int ut = HOP_DEAD_MS;
+	int one = 1, idle = HOP_KEEPIDLE_S, intvl = HOP_KEEPINTVL_S, cnt = HOP_KEEPCNT;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
-	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ut, sizeof(ut));
 }

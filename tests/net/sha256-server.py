@@ -1,17 +1,22 @@
 # SPDX-License-Identifier: MIT
 # An HTTP server for the upload checks: every POST body is hashed as it
 # arrives (never kept) and the answer is "<sha256 hex> <bytes>\n". A body
-# cut short, or a byte changed on the way, gives another answer.
+# cut short, or a byte changed on the way, gives another answer. A POST to
+# /pause/N reads nothing of its body for N seconds first: a destination
+# that stops reading, for the relays' backpressure.
 #
 #   python3 sha256-server.py ADDR PORT
 import hashlib
 import socket
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
+        if self.path.startswith("/pause/"):
+            time.sleep(int(self.path[len("/pause/"):]))
         left = int(self.headers.get("Content-Length", "0"))
         h = hashlib.sha256()
         got = 0

@@ -11,7 +11,8 @@
 # and r3. Checked: fetches by host name (a page, a large file by checksum,
 # IPv6), one and three hops, every reply code the exit must give, RESOLVE,
 # RESOLVE_PTR, a DNS stream (dig), a wrong pin, half-close, config check
-# errors, SIGHUP under load, the relays running as nobody, a refusal at
+# errors, a destination that stops reading for 60 s (relays' memory
+# bounded), SIGHUP under load, the relays running as nobody, a refusal at
 # admission named at the hop that refused, no way back into the relay
 # through any local address, a DNS answer larger than the buffer, the
 # exit's DNS down, SIGTERM, garbage, a stalled TLS client, 1,000 circuits
@@ -126,6 +127,59 @@ case "$rc:$err" in
 *) t_fail "exitd -t names file and line of each error" "exit $rc" "$err" ;;
 esac
 t_eq "exitd -t accepts r3's configuration" "configuration OK" "$(n_r3 "$EXITD" -c "$RUN/r3.conf" -t 2>&1)"
+
+# --- A destination that stops reading for T_STALL_SECS (60) while 64 MiB
+# are uploaded to it through the three relays: every relay's memory stays
+# bounded (backpressure: each holds at most its buffers), then the upload
+# completes exactly.
+STALL=${T_STALL_SECS:-60}
+ip netns exec "$NS_INET" python3 "$ROOT/tests/net/sha256-server.py" "$WEB_IP" 8001 2>"$RUN/stall-server.log" &
+BGPIDS+=($!)
+wait_port "$NS_INET" "$WEB_IP" 8001
+n_client "$CHAIN" "${H3[@]}" -l 127.0.0.1:8081 connect "$WEB_NAME" 8001 2>"$RUN/chain-stall.log" &
+stall_l=$!
+BGPIDS+=("$stall_l")
+wait_port "$NS_CLIENT" 127.0.0.1 8081
+head -c $((64 << 20)) /dev/urandom >"$RUN/stall.bin"
+stall_sum="$(sha256sum "$RUN/stall.bin" | cut -d' ' -f1) $((64 << 20))"
+declare -A rss0 rssmax
+for r in 1 2 3; do
+	pidv=R${r}_PID
+	rss0[$r]=$(rss_kb "${!pidv}")
+	rssmax[$r]=${rss0[$r]}
+done
+n_client curl -sS --max-time $((STALL + 60)) --connect-to "$WEB_NAME:8001:127.0.0.1:8081" \
+	--data-binary @"$RUN/stall.bin" -H 'Content-Type: application/octet-stream' \
+	"http://$WEB_NAME:8001/pause/$STALL" >"$RUN/stall.out" 2>"$RUN/stall.err" &
+stall_up=$!
+BGPIDS+=("$stall_up")
+for _ in $(seq 1 $((STALL / 2))); do
+	sleep 2
+	for r in 1 2 3; do
+		pidv=R${r}_PID
+		v=$(rss_kb "${!pidv}")
+		[ "$v" -le "${rssmax[$r]}" ] || rssmax[$r]=$v
+	done
+done
+rc=0
+wait "$stall_up" || rc=$?
+forget "$stall_up"
+grow="r1 +$((rssmax[1] - rss0[1])) KiB, r2 +$((rssmax[2] - rss0[2])) KiB, r3 +$((rssmax[3] - rss0[3])) KiB"
+echo "# relays' resident memory while the destination read nothing for $STALL s: $grow"
+if [ $((rssmax[1] - rss0[1])) -le 16384 ] && [ $((rssmax[2] - rss0[2])) -le 16384 ] &&
+	[ $((rssmax[3] - rss0[3])) -le 16384 ]; then
+	t_ok "destination stalled $STALL s under a 64 MiB upload: each relay grew by at most 16 MiB ($grow)"
+else
+	t_fail "destination stalled: each relay's memory stays bounded" "$grow"
+fi
+t_eq "then the 64 MiB upload completes exactly (curl exit $rc)" "$stall_sum" "$(cat "$RUN/stall.out")"
+[ "$(cat "$RUN/stall.out")" = "$stall_sum" ] || {
+	sed 's/^/#   curl: /' "$RUN/stall.err"
+	tail -n 3 "$RUN/chain-stall.log" | sed 's/^/#   chain: /'
+	for r in 1 2 3; do grep 'cmd 0x01' "$RUN/r$r.log" | tail -n 2 | sed "s/^/#   r$r: /"; done
+}
+stop_bg "$stall_l"
+rm -f "$RUN/stall.bin"
 
 # --- SIGHUP under load: r3 reloads a policy that refuses port 80 while
 # 20 circuits are held open and /big is downloading through it: the

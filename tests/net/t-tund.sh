@@ -34,7 +34,7 @@
 #     back to four relays;
 #   - r2's exitd blackholed (ip rule blackhole in its namespace) during a download
 #     through it (a third instance C, path r1 r2 r3): the stream ends within
-#     20 s (keep-alives and TCP_USER_TIMEOUT on hop sockets), A's new
+#     20 s (keep-alives on hop sockets), A's new
 #     fetches go around r2 and its status shows r2 failed;
 #   - r1's exitd killed (SIGKILL) during 20 parallel downloads of /slow:
 #     some fail, some complete exactly, none completes wrong; then 10 new
@@ -317,8 +317,8 @@ t_eq "with four relays again: 3 pages arrive" 3 "$(pages "$A_PORT" 3)"
 # --- 7b. r2's exitd blackholed (policy rules of type blackhole in r2's
 # namespace: it receives, but nothing it sends leaves, no RST, no ICMP;
 # r2 still forwards) during a download
-# through it: r1 finds out from its keep-alives and TCP_USER_TIMEOUT on
-# the hop socket (src/hopsock.c, 15 s) and the stream ends within 20 s;
+# through it: r1 finds out from the keep-alives on its hop socket
+# (src/hopsock.c: 5 s idle, 4 probes 3 s apart) and the stream ends within 20 s;
 # new streams of A go around r2, and A's status says r2 failed.
 C_CONF=$RUN/tund-c.conf
 C_SOCK=$RUN/tund-c.sock
