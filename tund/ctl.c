@@ -54,16 +54,38 @@ conn_free(struct ctl_conn *k)
 	free(k);
 }
 
+enum ctl_req
+ctl_parse_request(const char *buf, size_t len, size_t cap)
+{
+	const char *nl = memchr(buf, '\n', len);
+	size_t n;
+
+	if (nl == NULL) {
+		return len >= cap ? CTL_REQ_BAD : CTL_REQ_MORE;
+	}
+	n = (size_t)(nl - buf);
+	if (n > 0 && buf[n - 1] == '\r') {
+		n--;
+	}
+	if (n == 6 && memcmp(buf, "status", 6) == 0) {
+		return CTL_REQ_STATUS;
+	}
+	if (n == 4 && memcmp(buf, "json", 4) == 0) {
+		return CTL_REQ_JSON;
+	}
+	return CTL_REQ_UNKNOWN;
+}
+
 static void
 on_conn(struct ev *ev, int fd, unsigned int events, void *arg)
 {
 	struct ctl_conn *k = arg;
-	char *nl, *out;
+	enum ctl_req req;
+	char *out;
 	ssize_t n;
 	size_t len;
-	bool json;
 
-	n = recv(fd, k->req + k->len, sizeof(k->req) - 1 - k->len, 0);
+	n = recv(fd, k->req + k->len, sizeof(k->req) - k->len, 0);
 	if (n <= 0) {
 		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
 			return;
@@ -72,23 +94,21 @@ on_conn(struct ev *ev, int fd, unsigned int events, void *arg)
 		return;
 	}
 	k->len += (size_t)n;
-	k->req[k->len] = '\0';
-	nl = strchr(k->req, '\n');
-	if (nl == NULL) {
-		if (k->len == sizeof(k->req) - 1) {
-			conn_free(k);
-		}
+	req = ctl_parse_request(k->req, k->len, sizeof(k->req));
+	if (req == CTL_REQ_MORE) {
 		return;
 	}
-	*nl = '\0';
-	json = strcmp(k->req, "json") == 0;
+	if (req == CTL_REQ_BAD) {
+		conn_free(k);
+		return;
+	}
 	out = malloc(CTL_STATUS_MAX);
 	if (out == NULL) {
 		conn_free(k);
 		return;
 	}
-	if (json || strcmp(k->req, "status") == 0) {
-		len = k->c->fn(k->c->arg, json, out, CTL_STATUS_MAX);
+	if (req == CTL_REQ_STATUS || req == CTL_REQ_JSON) {
+		len = k->c->fn(k->c->arg, req == CTL_REQ_JSON, out, CTL_STATUS_MAX);
 	} else {
 		len = (size_t)snprintf(out, CTL_STATUS_MAX, "unknown request (want status or json)\n");
 	}

@@ -415,6 +415,25 @@ test_ctl_socket_file(void **state)
 }
 
 static void
+test_ctl_request(void **state)
+{
+	char big[64];
+
+	assert_int_equal(ctl_parse_request("status\n", 7, 64), CTL_REQ_STATUS);
+	assert_int_equal(ctl_parse_request("json\r\n", 6, 64), CTL_REQ_JSON);
+	assert_int_equal(ctl_parse_request("stat", 4, 64), CTL_REQ_MORE);
+	assert_int_equal(ctl_parse_request("", 0, 64), CTL_REQ_MORE);
+	assert_int_equal(ctl_parse_request("\n", 1, 64), CTL_REQ_UNKNOWN);
+	assert_int_equal(ctl_parse_request("statusx\n", 8, 64), CTL_REQ_UNKNOWN);
+	assert_int_equal(ctl_parse_request("json\njson\n", 10, 64), CTL_REQ_JSON);
+	/* A NUL inside is just a byte: "st\0tus" is no request. */
+	assert_int_equal(ctl_parse_request("st\0tus\n", 8, 64), CTL_REQ_UNKNOWN);
+	memset(big, 'x', sizeof(big));
+	assert_int_equal(ctl_parse_request(big, sizeof(big), sizeof(big)), CTL_REQ_BAD);
+	assert_int_equal(ctl_parse_request(big, sizeof(big) - 1, sizeof(big)), CTL_REQ_MORE);
+}
+
+static void
 test_pool_target(void **state)
 {
 	assert_int_equal(pool_target(4, 64, 0), 4);
@@ -476,6 +495,7 @@ main(void)
 		cmocka_unit_test(test_path_fixed),
 		cmocka_unit_test(test_path_load),
 		cmocka_unit_test(test_ctl_socket_file),
+		cmocka_unit_test(test_ctl_request),
 		cmocka_unit_test(test_pool_target),
 		cmocka_unit_test(test_socks_in_parse),
 	};
