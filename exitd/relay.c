@@ -30,6 +30,7 @@
 #include <openssl/err.h>
 
 #include "buf.h"
+#include "dnsframe.h"
 #include "hopsock.h"
 #include "log.h"
 #include "policy.h"
@@ -659,20 +660,16 @@ dns_flow(struct relay *r)
 		r->dns_cur = -1;
 	}
 	for (;;) {
-		size_t len, i;
+		size_t len, i, mlen, flen;
 		const uint8_t *p = buf_rptr(&r->up, &len);
-		size_t mlen;
+		int fr = dns_frame_peek(p, len, &mlen, &flen);
 
-		if (len < 2) {
-			return true;
-		}
-		mlen = (size_t)p[0] << 8 | p[1];
-		if (mlen < 12) {
+		if (fr < 0) {
 			abort_conn(r, "bad DNS message");
 			return false;
 		}
-		if (len < 2 + mlen) {
-			if (buf_room(&r->up) == 0) {
+		if (fr == 0) {
+			if (len >= 2 && buf_room(&r->up) == 0) {
 				abort_conn(r, "DNS message larger than the buffer");
 				return false;
 			}
