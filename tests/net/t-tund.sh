@@ -38,7 +38,8 @@
 #     fetches go around r2 and its status shows r2 failed;
 #   - r1's exitd killed (SIGKILL) during 20 parallel downloads of /slow:
 #     some fail, some complete exactly, none completes wrong; then 10 new
-#     fetches all go around r1, and `tund status` shows r1 failed;
+#     fetches all go around r1, and `tund status` shows r1 failed; r1
+#     restarted is used again once its back-off ends;
 #   - RESOLVE and RESOLVE_PTR through tund; names the exit never resolves:
 #     localhost and .localhost (0x02), .invalid (0x04), IP literals in
 #     disguise taken as their address (127.1 refused by policy, 0x02;
@@ -435,6 +436,25 @@ t_eq "CONNECT localhost, x.LocalHost., www.example.invalid, 127.1, 0x7f.1, 21307
 	"$(sl connect localhost) / $(sl connect x.LocalHost.) / $(sl connect www.example.invalid) / $(sl connect 127.1) / $(sl connect 0x7f.1) / $(sl connect 2130706433.)"
 t_eq "RESOLVE 0x7f.1 and 0xcb.0.113.80: the addresses they spell, not DNS's" \
 	"0 127.0.0.1 / 0 203.0.113.80" "$(sl resolve 0x7f.1) / $(sl resolve 0xcb.0.113.80)"
+
+# --- 7c. r1 restarted (its key, its address): once its back-off ends, new
+# streams use it again.
+cp "$RUN/r1.conf" "$RUN/r1b.conf"
+start_exitd "$NS_R1" r1b "$R1_IP" "$PORT"
+t0=$(date +%s)
+used=0
+for _ in $(seq 1 40); do
+	pages "$A_PORT" 4 >/dev/null
+	used=$(grep -c 'cmd 0x01' "$RUN/r1b.log" || true)
+	[ "$used" -ge 1 ] && break
+	sleep 1
+done
+if [ "$used" -ge 1 ]; then
+	t_ok "r1 restarted: new streams use it again after $(($(date +%s) - t0)) s (back-off: $(status_eval "$A_SOCK" 'r["r1"]["avoided_ms"]') ms left)"
+else
+	t_fail "r1 restarted: new streams use it again" "no stream through it in 40 rounds" \
+		"$(status_eval "$A_SOCK" 'r["r1"]')"
+fi
 
 # --- 10. SIGTERM
 stop_tund "SIGTERM: instance A exits 0" "$APID"
