@@ -175,7 +175,7 @@ layer_read_socks(struct layer *l, BIO *b, SSL *outer)
 {
 	struct socks5_reply rep;
 	size_t used;
-	uint8_t method;
+	const char *why;
 
 	while (!l->socks_done) {
 		int r = SSL_read(outer, l->rx + l->rx_len, 1);
@@ -195,24 +195,12 @@ layer_read_socks(struct layer *l, BIO *b, SSL *outer)
 			return outer_failed(l, outer, r);
 		}
 		l->rx_len++;
-		pr = socks5_parse_method(l->rx, l->rx_len, &used, &method);
+		pr = socks5_parse_answer(l->rx, l->rx_len, sizeof(l->rx), &used, &rep, &why);
 		if (pr == PARSE_AGAIN) {
-			continue;
-		}
-		if (pr == PARSE_BAD || method != SOCKS5_METHOD_NOAUTH) {
-			set_fail(l->c, CIRC_E_PROTO, l->idx - 1, "bad SOCKS5 method reply");
-			return -1;
-		}
-		pr = socks5_parse_reply(l->rx + 2, l->rx_len - 2, &used, &rep);
-		if (pr == PARSE_AGAIN) {
-			if (l->rx_len == sizeof(l->rx)) {
-				set_fail(l->c, CIRC_E_PROTO, l->idx - 1, "SOCKS5 reply too long");
-				return -1;
-			}
 			continue;
 		}
 		if (pr == PARSE_BAD) {
-			set_fail(l->c, CIRC_E_PROTO, l->idx - 1, "bad SOCKS5 reply");
+			set_fail(l->c, CIRC_E_PROTO, l->idx - 1, "%s", why);
 			return -1;
 		}
 		if (rep.rep != SOCKS5_REP_OK) {
@@ -477,7 +465,7 @@ read_reply(struct circuit *c)
 {
 	struct socks5_reply rep;
 	size_t used;
-	uint8_t method_byte;
+	const char *why;
 
 	for (;;) {
 		enum parse_res pr;
@@ -498,21 +486,12 @@ read_reply(struct circuit *c)
 			return;
 		}
 		c->rx_len++;
-		pr = socks5_parse_method(c->rx, c->rx_len, &used, &method_byte);
+		pr = socks5_parse_answer(c->rx, c->rx_len, sizeof(c->rx), &used, &rep, &why);
 		if (pr == PARSE_AGAIN) {
 			continue;
 		}
-		if (pr == PARSE_OK && method_byte != SOCKS5_METHOD_NOAUTH) {
-			pr = PARSE_BAD;
-		}
-		if (pr == PARSE_OK) {
-			pr = socks5_parse_reply(c->rx + 2, c->rx_len - 2, &used, &rep);
-			if (pr == PARSE_AGAIN && c->rx_len < sizeof(c->rx)) {
-				continue;
-			}
-		}
-		if (pr != PARSE_OK) {
-			set_fail(c, CIRC_E_PROTO, c->n - 1, "bad SOCKS5 reply from the exit");
+		if (pr == PARSE_BAD) {
+			set_fail(c, CIRC_E_PROTO, c->n - 1, "%s from the exit", why);
 			die(c);
 			return;
 		}

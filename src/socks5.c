@@ -385,6 +385,41 @@ socks5_parse_reply(const uint8_t *p, size_t len, size_t *used, struct socks5_rep
 	return PARSE_OK;
 }
 
+enum parse_res
+socks5_parse_answer(const uint8_t *p, size_t len, size_t cap, size_t *used,
+		    struct socks5_reply *rep, const char **why)
+{
+	enum parse_res pr;
+	size_t mused;
+	uint8_t method;
+
+	*why = "";
+	pr = socks5_parse_method(p, len, &mused, &method);
+	if (pr == PARSE_OK && method != SOCKS5_METHOD_NOAUTH) {
+		pr = PARSE_BAD;
+	}
+	if (pr == PARSE_BAD) {
+		*why = "bad SOCKS5 method reply";
+		return PARSE_BAD;
+	}
+	if (pr == PARSE_OK) {
+		pr = socks5_parse_reply(p + mused, len - mused, used, rep);
+		if (pr == PARSE_BAD) {
+			*why = "bad SOCKS5 reply";
+			return PARSE_BAD;
+		}
+		if (pr == PARSE_OK) {
+			*used += mused;
+			return PARSE_OK;
+		}
+	}
+	if (len >= cap) {
+		*why = "SOCKS5 reply too long";
+		return PARSE_BAD;
+	}
+	return PARSE_AGAIN;
+}
+
 const char *
 socks5_rep_str(uint8_t rep)
 {

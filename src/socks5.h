@@ -108,6 +108,16 @@ enum parse_res socks5_parse_method(const uint8_t *p, size_t len, size_t *used, u
 enum parse_res socks5_parse_reply(const uint8_t *p, size_t len, size_t *used,
 				  struct socks5_reply *rep);
 
+/*
+ * The whole answer to a pipelined greeting and request, as a client reads
+ * it: the method choice, which must be no authentication, then the reply.
+ * PARSE_AGAIN while it is incomplete and shorter than cap; PARSE_BAD for
+ * another method, a bad reply, or cap bytes without a whole answer, with
+ * *why saying which. On PARSE_OK *used is the answer's length.
+ */
+enum parse_res socks5_parse_answer(const uint8_t *p, size_t len, size_t cap, size_t *used,
+				   struct socks5_reply *rep, const char **why);
+
 /* "succeeded", "refused by policy", ...: a fixed string for any code. */
 const char *socks5_rep_str(uint8_t rep);
 

@@ -768,10 +768,51 @@ test_pipelined_flight(void **state)
 	assert_memory_equal(flight + 3 + used, payload, sizeof(payload));
 }
 
+static void
+test_answer(void **state)
+{
+	static const uint8_t ok[] = { 5, 0, 5, 0, 0, 1, 192, 0, 2, 1, 0, 80, 0x16 };
+	static const uint8_t other[] = { 5, 2 };
+	static const uint8_t badrep[] = { 5, 0, 4, 0, 0, 1 };
+	uint8_t full[2 + SOCKS5_MAX_MSG];
+	struct socks5_reply rep;
+	const char *why;
+	size_t used;
+
+	(void)state;
+	/* Byte by byte, as the circuit reads it: AGAIN until the last byte. */
+	for (size_t n = 1; n < 12; n++) {
+		assert_int_equal(socks5_parse_answer(ok, n, 64, &used, &rep, &why), PARSE_AGAIN);
+	}
+	assert_int_equal(socks5_parse_answer(ok, 12, 64, &used, &rep, &why), PARSE_OK);
+	assert_int_equal(used, 12);
+	assert_int_equal(rep.rep, 0);
+	/* The next hop's first TLS byte after it is not part of it. */
+	assert_int_equal(socks5_parse_answer(ok, sizeof(ok), 64, &used, &rep, &why), PARSE_OK);
+	assert_int_equal(used, 12);
+	assert_int_equal(socks5_parse_answer(other, 2, 64, &used, &rep, &why), PARSE_BAD);
+	assert_string_equal(why, "bad SOCKS5 method reply");
+	assert_int_equal(socks5_parse_answer(badrep, 3, 64, &used, &rep, &why), PARSE_BAD);
+	assert_string_equal(why, "bad SOCKS5 reply");
+	/* A domain BND that never ends: refused at the cap. */
+	memset(full, 'a', sizeof(full));
+	full[0] = 5;
+	full[1] = 0;
+	full[3] = 0;
+	full[4] = 0;
+	full[2] = 5;
+	full[5] = 3;
+	full[6] = 255;
+	assert_int_equal(socks5_parse_answer(full, 20, 20, &used, &rep, &why), PARSE_BAD);
+	assert_string_equal(why, "SOCKS5 reply too long");
+	assert_int_equal(socks5_parse_answer(full, 19, 20, &used, &rep, &why), PARSE_AGAIN);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_answer),
 		cmocka_unit_test(test_greeting_roundtrip),
 		cmocka_unit_test(test_greeting_without_noauth),
 		cmocka_unit_test(test_greeting_255_methods),
