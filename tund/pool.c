@@ -8,9 +8,9 @@
  * A circuit's record (struct pc) lives as long as the circuit, also after
  * a stream took it: circuit_on_free hands its relays' slots back to
  * path.c (relay-max, relay-rate) and frees the record, so every
- * circuit_free here is followed by nothing else. While streams wait,
- * builds start only for them; the pool's own refill waits until none
- * does. Waiters are bounded (POOL_MAX_WAITING); each has a deadline.
+ * circuit_free here is followed by nothing else. Every circuit that
+ * completes goes to the first waiting stream before the pool keeps it.
+ * Waiters are bounded (POOL_MAX_WAITING); each has a deadline.
  */
 #include "pool.h"
 
@@ -306,10 +306,14 @@ refill(struct pool *p)
 	}
 	p->target = pool_target(p->cfg->pool, p->cfg->pool_max, recent_takes(p));
 	/*
-	 * While streams wait, build for them only: the pool's own builds
-	 * would take relay slots and tokens ahead of them.
+	 * The target already counts the takes of a burst: do not count them
+	 * twice. Builds beyond the waiters' number are not the pool's own:
+	 * whatever completes goes to the first waiting stream (hand_over),
+	 * and the relay caps (path.c) stop them before they could crowd out
+	 * a stream. With one build per waiter, a waiter whose one build goes
+	 * through a dead relay would wait out the whole build timeout.
 	 */
-	want = unanswered > 0 ? unanswered : p->target;
+	want = p->target > unanswered ? p->target : unanswered;
 
 	if (ev_now_ms(p->ev) < p->retry_at_ms) {
 		return;
