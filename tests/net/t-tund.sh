@@ -32,14 +32,14 @@
 #   - SIGHUP: A reloads a config without r2 (3 relays listed, fetches work,
 #     r2 carries no stream), keeps its relays on an invalid config, and goes
 #     back to four relays;
-#   - r2's exitd blackholed (ip rule blackhole in its namespace) during a download
-#     through it (a third instance C, path r1 r2 r3): the stream ends within
-#     20 s (keep-alives on hop sockets), A's new
-#     fetches go around r2 and C's status shows r2 failed;
 #   - r1's exitd killed (SIGKILL) during 20 parallel downloads of /slow:
 #     some fail, some complete exactly, none completes wrong; then 10 new
 #     fetches all go around r1, and `tund status` shows r1 failed; r1
 #     restarted is used again once its back-off ends;
+#   - then r2's exitd blackholed (ip rule blackhole in its namespace) during
+#     a download through it (a third instance C, path r1 r2 r3): the stream
+#     ends within 20 s (keep-alives on hop sockets), A's new fetches go
+#     around r2 and C's status shows r2 failed;
 #   - RESOLVE and RESOLVE_PTR through tund; names the exit never resolves:
 #     localhost and .localhost (0x02), .invalid (0x04), IP literals in
 #     disguise taken as their address (127.1 refused by policy, 0x02;
@@ -315,69 +315,6 @@ conf "$A_CONF" "$A_PORT" "$A_SOCK"
 t_eq "SIGHUP back to four relays: the status lists 4" "r1 r2 r3 r4" "$(hup "r1 r2 r3 r4")"
 t_eq "with four relays again: 3 pages arrive" 3 "$(pages "$A_PORT" 3)"
 
-# --- 7b. r2's exitd blackholed (policy rules of type blackhole in r2's
-# namespace: it receives, but nothing it sends leaves, no RST, no ICMP;
-# r2 still forwards) during a download
-# through it: r1 finds out from the keep-alives on its hop socket
-# (src/hopsock.c: 5 s idle, 4 probes 3 s apart) and the stream ends within 20 s;
-# new streams of A go around r2, and C's status says r2 failed.
-C_CONF=$RUN/tund-c.conf
-C_SOCK=$RUN/tund-c.sock
-C_PORT=1082
-conf "$C_CONF" "$C_PORT" "$C_SOCK"
-sed -i 's/^hops 3$/path r1 r2 r3/' "$C_CONF"
-start_tund c "$C_CONF" "$C_PORT"
-CPID=$TPID
-ip netns exec "$NS_CLIENT" curl -fsS --max-time 60 --socks5-hostname "127.0.0.1:$C_PORT" \
-	-o /dev/null "http://$WEB_NAME/slow" 2>"$RUN/bh.err" &
-bh=$!
-BGPIDS+=("$bh")
-sleep 1
-# Only what r2's exitd sends (from or to the relay port, iif lo: locally
-# made); r2 still forwards, as r1 reaches r3 and r4 through it.
-bh_rules() {
-	local v
-	for v in -4 -6; do
-		n_r2 ip "$v" rule "$1" pref 5 iif lo ipproto tcp sport "$PORT" blackhole
-		n_r2 ip "$v" rule "$1" pref 6 iif lo ipproto tcp dport "$PORT" blackhole
-	done
-}
-bh_rules add
-t0=$(date +%s%N)
-rc=0
-wait "$bh" || rc=$?
-forget "$bh"
-ms=$((($(date +%s%N) - t0) / 1000000))
-if [ "$rc" != 0 ] && [ "$ms" -le 20000 ]; then
-	t_ok "r2 blackholed mid-transfer: the stream through it ends in $ms ms (curl exit $rc)"
-else
-	t_fail "r2 blackholed mid-transfer: the stream through it ends within 20 s" "$ms ms, curl exit $rc" \
-		"$(cat "$RUN/bh.err")"
-fi
-got=$(pages "$A_PORT" 10)
-t_eq "with r2 blackholed: 10 new fetches through A all arrive" 10 "$got"
-[ "$got" = 10 ] || tail -n 15 "$RUN/tund-a.log" | sed 's/^/#   tund A: /' 
-# A may not have tried r2 at all (its pool had circuits enough); C, whose
-# path is fixed through r2, keeps trying and must name it.
-got=
-for _ in $(seq 1 40); do
-	got=$(status_eval "$C_SOCK" 'r["r2"]["failed"]')
-	[ "$got" -ge 1 ] 2>/dev/null && break
-	sleep 0.5
-done
-if [ "$got" -ge 1 ] 2>/dev/null; then
-	t_ok "C's status shows r2 failed ($got, last: $(status_eval "$C_SOCK" 'r["r2"]["last_error"]'))"
-else
-	t_fail "C's status shows r2 failed" "$got"
-fi
-bh_rules del
-stop_tund "SIGTERM: instance C exits 0" "$CPID"
-# Part 7 needs paths without r1: wait until A may use r2 again.
-for _ in $(seq 1 140); do
-	[ "$(status_eval "$A_SOCK" 'r["r2"]["avoided_ms"]')" = 0 ] && break
-	sleep 0.5
-done
-
 # --- 7. r1 dies during 20 downloads of /slow (8 MiB at 2 MB/s, about 4 s)
 pids=()
 for i in $(seq 1 20); do
@@ -457,6 +394,64 @@ else
 	t_fail "r1 restarted: new streams use it again" "no stream through it in 40 rounds" \
 		"$(status_eval "$A_SOCK" 'r["r1"]')"
 fi
+
+# --- 7b. (after r1 is back) r2's exitd blackholed (policy rules of type blackhole in r2's
+# namespace: it receives, but nothing it sends leaves, no RST, no ICMP;
+# r2 still forwards) during a download
+# through it: r1 finds out from the keep-alives on its hop socket
+# (src/hopsock.c: 5 s idle, 4 probes 3 s apart) and the stream ends within 20 s;
+# new streams of A go around r2, and C's status says r2 failed.
+C_CONF=$RUN/tund-c.conf
+C_SOCK=$RUN/tund-c.sock
+C_PORT=1082
+conf "$C_CONF" "$C_PORT" "$C_SOCK"
+sed -i 's/^hops 3$/path r1 r2 r3/' "$C_CONF"
+start_tund c "$C_CONF" "$C_PORT"
+CPID=$TPID
+ip netns exec "$NS_CLIENT" curl -fsS --max-time 60 --socks5-hostname "127.0.0.1:$C_PORT" \
+	-o /dev/null "http://$WEB_NAME/slow" 2>"$RUN/bh.err" &
+bh=$!
+BGPIDS+=("$bh")
+sleep 1
+# Only what r2's exitd sends (from or to the relay port, iif lo: locally
+# made); r2 still forwards, as r1 reaches r3 and r4 through it.
+bh_rules() {
+	local v
+	for v in -4 -6; do
+		n_r2 ip "$v" rule "$1" pref 5 iif lo ipproto tcp sport "$PORT" blackhole
+		n_r2 ip "$v" rule "$1" pref 6 iif lo ipproto tcp dport "$PORT" blackhole
+	done
+}
+bh_rules add
+t0=$(date +%s%N)
+rc=0
+wait "$bh" || rc=$?
+forget "$bh"
+ms=$((($(date +%s%N) - t0) / 1000000))
+if [ "$rc" != 0 ] && [ "$ms" -le 20000 ]; then
+	t_ok "r2 blackholed mid-transfer: the stream through it ends in $ms ms (curl exit $rc)"
+else
+	t_fail "r2 blackholed mid-transfer: the stream through it ends within 20 s" "$ms ms, curl exit $rc" \
+		"$(cat "$RUN/bh.err")"
+fi
+got=$(pages "$A_PORT" 10)
+t_eq "with r2 blackholed: 10 new fetches through A all arrive" 10 "$got"
+[ "$got" = 10 ] || tail -n 15 "$RUN/tund-a.log" | sed 's/^/#   tund A: /' 
+# A may not have tried r2 at all (its pool had circuits enough); C, whose
+# path is fixed through r2, keeps trying and must name it.
+got=
+for _ in $(seq 1 40); do
+	got=$(status_eval "$C_SOCK" 'r["r2"]["failed"]')
+	[ "$got" -ge 1 ] 2>/dev/null && break
+	sleep 0.5
+done
+if [ "$got" -ge 1 ] 2>/dev/null; then
+	t_ok "C's status shows r2 failed ($got, last: $(status_eval "$C_SOCK" 'r["r2"]["last_error"]'))"
+else
+	t_fail "C's status shows r2 failed" "$got"
+fi
+bh_rules del
+stop_tund "SIGTERM: instance C exits 0" "$CPID"
 
 # --- 10. SIGTERM
 stop_tund "SIGTERM: instance A exits 0" "$APID"
