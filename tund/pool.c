@@ -39,7 +39,6 @@ struct pc {                     /* a circuit the pool owns */
 	size_t idx[CIRCUIT_MAX_HOPS];   /* relay indices, for blame */
 	size_t n;
 	bool ready;
-	bool taken;                     /* handed over: off the list, still counted */
 	uint64_t start_ms, ready_ms;
 };
 
@@ -70,7 +69,7 @@ struct pool {
 	uint32_t demand[POOL_DEMAND_SLOTS];
 	uint64_t demand_slot;
 	size_t target;                  /* ready circuits wanted, as of the last refill */
-	uint64_t built, failed, busy, taken;
+	uint64_t built, failed, taken;
 	bool closing;
 	char last_err[200];
 };
@@ -168,7 +167,6 @@ hand_over(struct pool *p, struct pc *pc)
 		return false;
 	}
 	unlink_pc(p, pc);
-	pc->taken = true;
 	circuit_set_cbs(pc->c, &(struct circuit_cbs){ 0 }, NULL);
 	answer(p, w, pc->c, NULL);
 	p->taken++;
@@ -203,7 +201,6 @@ on_dead(struct circuit *c, void *arg)
 
 	if (!pc->ready && circuit_fail(c) == CIRC_E_BUSY) {
 		/* Refused at admission: that hop waits a moment; the waiters stay. */
-		p->busy++;
 		if (hop < pc->n) {
 			paths_busy(p->paths, pc->idx[hop], ev_now_ms(p->ev), pc->start_ms, why);
 		}
@@ -510,6 +507,5 @@ pool_stats(const struct pool *p, struct pool_stats *st)
 	st->target = p->target;
 	st->built = p->built;
 	st->failed = p->failed;
-	st->busy = p->busy;
 	st->taken = p->taken;
 }

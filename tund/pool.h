@@ -47,7 +47,7 @@ typedef void pool_got_cb(void *arg, struct circuit *c, const char *err);
 
 struct pool_stats {
 	size_t ready, building, waiting, target;
-	uint64_t built, failed, busy, taken;
+	uint64_t built, failed, taken;
 };
 
 struct pool *pool_new(struct ev *ev, SSL_CTX *ctx, const struct tund_cfg *cfg, struct paths *paths);
