@@ -140,30 +140,43 @@ paths_choose(struct paths *p, uint64_t now_ms, size_t idx[CIRCUIT_MAX_HOPS], siz
 	return 0;
 }
 
+/*
+ * One more failure (or refusal) in a row, counted in *in_row since *last_ms:
+ * the relay is avoided min_ms, doubling per one in a row, at most max_ms.
+ * A build in flight at the last one (or started in its millisecond) is the
+ * same outage or burst: it renews the back-off without doubling it.
+ */
+static void
+back_off(struct relay_health *h, unsigned int *in_row, uint64_t *last_ms, uint64_t now_ms,
+	 uint64_t started_ms, uint64_t min_ms, uint64_t max_ms, const char *why)
+{
+	uint64_t ms = min_ms;
+
+	if (*in_row == 0 || started_ms > *last_ms) {
+		(*in_row)++;
+	}
+	for (unsigned int i = 1; i < *in_row && ms < max_ms; i++) {
+		ms *= 2;
+	}
+	if (ms > max_ms) {
+		ms = max_ms;
+	}
+	*last_ms = now_ms;
+	if (now_ms + ms > h->avoid_until_ms) {
+		h->avoid_until_ms = now_ms + ms;
+	}
+	snprintf(h->last_error, sizeof(h->last_error), "%s", why);
+}
+
 void
 paths_failed(struct paths *p, size_t relay, uint64_t now_ms, uint64_t started_ms,
 	     const char *why)
 {
 	struct relay_health *h = &p->h[relay];
-	uint64_t ms = PATH_BACKOFF_MIN_MS;
-	/* A build in flight at the last failure (or started in its millisecond) is the same outage. */
-	bool same_outage = h->fails_in_row > 0 && started_ms <= h->last_fail_ms;
 
-	if (!same_outage) {
-		h->fails_in_row++;
-	}
-	for (unsigned int i = 1; i < h->fails_in_row && ms < PATH_BACKOFF_MAX_MS; i++) {
-		ms *= 2;
-	}
-	if (ms > PATH_BACKOFF_MAX_MS) {
-		ms = PATH_BACKOFF_MAX_MS;
-	}
 	h->n_fail++;
-	h->last_fail_ms = now_ms;
-	if (now_ms + ms > h->avoid_until_ms) {
-		h->avoid_until_ms = now_ms + ms;
-	}
-	snprintf(h->last_error, sizeof(h->last_error), "%s", why);
+	back_off(h, &h->fails_in_row, &h->last_fail_ms, now_ms, started_ms, PATH_BACKOFF_MIN_MS,
+		 PATH_BACKOFF_MAX_MS, why);
 }
 
 void
@@ -191,24 +204,10 @@ void
 paths_busy(struct paths *p, size_t relay, uint64_t now_ms, uint64_t started_ms, const char *why)
 {
 	struct relay_health *h = &p->h[relay];
-	uint64_t ms = PATH_BUSY_MIN_MS;
 
-	/* Builds sent before the last refusal are the same burst: no doubling. */
-	if (h->busy_in_row == 0 || started_ms > h->last_busy_ms) {
-		h->busy_in_row++;
-	}
-	for (unsigned int i = 1; i < h->busy_in_row && ms < PATH_BUSY_MAX_MS; i++) {
-		ms *= 2;
-	}
-	if (ms > PATH_BUSY_MAX_MS) {
-		ms = PATH_BUSY_MAX_MS;
-	}
-	h->last_busy_ms = now_ms;
 	h->n_busy++;
-	if (now_ms + ms > h->avoid_until_ms) {
-		h->avoid_until_ms = now_ms + ms;
-	}
-	snprintf(h->last_error, sizeof(h->last_error), "%s", why);
+	back_off(h, &h->busy_in_row, &h->last_busy_ms, now_ms, started_ms, PATH_BUSY_MIN_MS,
+		 PATH_BUSY_MAX_MS, why);
 }
 
 void
