@@ -48,36 +48,24 @@ struct log_rl {
 /* True when this line may go out: at most burst a second. */
 bool log_rl_pass(struct log_rl *rl, unsigned int burst, unsigned long *dropped);
 
-#define log_warnx_rl(...)                                               \
+/*
+ * The one rate-limited logging shape: fn at level lvl, burst lines a
+ * second from this call site; report: say how many were suppressed.
+ */
+#define log_rl_(lvl, fn, burst, report, ...)                            \
 	do {                                                            \
 		static struct log_rl rl_;                               \
 		unsigned long d_;                                       \
-		if (log_get_level() >= LOG_LVL_WARN && log_rl_pass(&rl_, LOG_RL_BURST, &d_)) { \
-			if (d_)                                         \
-				log_warnx("(%lu similar lines suppressed)", d_); \
-			log_warnx(__VA_ARGS__);                         \
+		if (log_get_level() >= (lvl) && log_rl_pass(&rl_, (burst), &d_)) { \
+			if ((report) && d_)                             \
+				fn("(%lu similar lines suppressed)", d_); \
+			fn(__VA_ARGS__);                                \
 		}                                                       \
 	} while (0)
 
+#define log_warnx_rl(...) log_rl_(LOG_LVL_WARN, log_warnx, LOG_RL_BURST, true, __VA_ARGS__)
 /* Info lines that come once per connection: at most burst a second. */
-#define log_info_rl_n(burst, ...)                                       \
-	do {                                                            \
-		static struct log_rl rl_;                               \
-		unsigned long d_;                                       \
-		if (log_get_level() >= LOG_LVL_INFO && log_rl_pass(&rl_, (burst), &d_)) { \
-			if (d_)                                         \
-				log_info("(%lu similar lines suppressed)", d_); \
-			log_info(__VA_ARGS__);                          \
-		}                                                       \
-	} while (0)
-
-#define log_debug_rl(...)                                               \
-	do {                                                            \
-		static struct log_rl rl_;                               \
-		unsigned long d_;                                       \
-		if (log_get_level() >= LOG_LVL_DEBUG && log_rl_pass(&rl_, LOG_RL_BURST, &d_)) { \
-			log_debug(__VA_ARGS__);                         \
-		}                                                       \
-	} while (0)
+#define log_info_rl_n(burst, ...) log_rl_(LOG_LVL_INFO, log_info, (burst), true, __VA_ARGS__)
+#define log_debug_rl(...) log_rl_(LOG_LVL_DEBUG, log_debug, LOG_RL_BURST, false, __VA_ARGS__)
 
 #endif
