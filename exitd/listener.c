@@ -30,6 +30,7 @@
 #define DRAIN_MS 1000
 
 struct drain {
+	struct listeners *l;
 	int fd;                 /* -1: free */
 	uint64_t until_ms;
 };
@@ -76,19 +77,12 @@ drain_end(struct listeners *l, struct drain *d)
 static void
 on_drain(struct ev *ev, int fd, unsigned int events, void *arg)
 {
-	struct listeners *l = arg;
+	struct drain *d = arg;
 	char sink[4096];
-	ssize_t n;
+	ssize_t n = recv(fd, sink, sizeof(sink), MSG_DONTWAIT);
 
-	for (size_t i = 0; i < DRAIN_SLOTS; i++) {
-		if (l->drain[i].fd != fd) {
-			continue;
-		}
-		n = recv(fd, sink, sizeof(sink), MSG_DONTWAIT);
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-			drain_end(l, &l->drain[i]);
-		}
-		return;
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		drain_end(d->l, d);
 	}
 }
 
@@ -131,7 +125,7 @@ refuse(struct listeners *l, int fd)
 	}
 	if (d == NULL || send(fd, busy_alert, sizeof(busy_alert), MSG_DONTWAIT | MSG_NOSIGNAL) !=
 				 (ssize_t)sizeof(busy_alert) ||
-	    shutdown(fd, SHUT_WR) < 0 || ev_fd_add(l->x->ev, fd, EV_RD, on_drain, l) < 0) {
+	    shutdown(fd, SHUT_WR) < 0 || ev_fd_add(l->x->ev, fd, EV_RD, on_drain, d) < 0) {
 		reset(fd);
 		return;
 	}
@@ -260,6 +254,7 @@ listeners_new(struct relay_ctx *x)
 	ev_timer_init(&l->drain_timer, on_drain_timer, l);
 	ev_timer_set(x->ev, &l->sweep_timer, SWEEP_MS);
 	for (size_t i = 0; i < DRAIN_SLOTS; i++) {
+		l->drain[i].l = l;
 		l->drain[i].fd = -1;
 	}
 	x->closed = conn_closed;

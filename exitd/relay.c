@@ -334,8 +334,8 @@ try_connect(struct relay *r)
 		socklen_t sl;
 		int fd;
 
-		if (policy_match(pol, a, r->req.dst.port, NULL) != POLICY_ACCEPT ||
-		    (is_local(a) && policy_match_local(pol, a, r->req.dst.port, NULL) != POLICY_ACCEPT)) {
+		if ((is_local(a) ? policy_match_local : policy_match)(pol, a, r->req.dst.port, NULL) !=
+		    POLICY_ACCEPT) {
 			/* Only if no address is allowed at all is it the policy's refusal. */
 			if (r->fail_rep == SOCKS5_REP_OK) {
 				r->fail_rep = SOCKS5_REP_POLICY;
