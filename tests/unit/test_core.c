@@ -17,6 +17,7 @@
 #include "bucket.h"
 #include "buf.h"
 #include "cur.h"
+#include "dnsframe.h"
 #include "ev.h"
 #include "../../exitd/limit.h"
 
@@ -227,6 +228,30 @@ test_ev_stale(void **state)
 }
 
 static void
+test_dns_frame_peek(void **state)
+{
+	uint8_t f[2 + 12 + 3] = { 0, 12 };
+	size_t ml, fl;
+
+	(void)state;
+	assert_int_equal(dns_frame_peek(f, 0, &ml, &fl), 0);
+	assert_int_equal(fl, 2);
+	assert_int_equal(dns_frame_peek(f, 1, &ml, &fl), 0);
+	assert_int_equal(dns_frame_peek(f, 13, &ml, &fl), 0);       /* one byte short */
+	assert_int_equal(fl, 14);
+	assert_int_equal(dns_frame_peek(f, sizeof(f), &ml, &fl), 1);
+	assert_int_equal(ml, 12);
+	assert_int_equal(fl, 14);
+	f[1] = 11;                                                  /* shorter than a header */
+	assert_int_equal(dns_frame_peek(f, sizeof(f), &ml, &fl), -EINVAL);
+	f[1] = 0;                                                   /* empty */
+	assert_int_equal(dns_frame_peek(f, 2, &ml, &fl), -EINVAL);
+	f[0] = 0xff;                                                /* 65,280: needs more */
+	assert_int_equal(dns_frame_peek(f, sizeof(f), &ml, &fl), 0);
+	assert_int_equal(fl, 2 + 0xff00);
+}
+
+static void
 test_bucket(void **state)
 {
 	struct bucket b;
@@ -343,6 +368,7 @@ main(void)
 		cmocka_unit_test(test_ev_timers),
 		cmocka_unit_test(test_pheap_random),
 		cmocka_unit_test(test_ev_stale),
+		cmocka_unit_test(test_dns_frame_peek),
 		cmocka_unit_test(test_bucket),
 		cmocka_unit_test(test_limits),
 	};
