@@ -289,6 +289,16 @@ stop_bg() {
 	done
 }
 
+# need_tund: sets TUND (default build/tund of this tree); without it, the
+# test has nothing to run (TAP skip, as for the relays below).
+need_tund() {
+	TUND=${TUND:-$TOPO_LIB_DIR/../../build/tund}
+	if [ ! -x "$TUND" ]; then
+		echo "1..0 # SKIP tund is not built"
+		exit 0
+	fi
+}
+
 # status_eval SOCKET EXPR: EXPR in Python over `tund status --json` from that
 # control socket (j: the JSON; r: its relays by name); needs TUND.
 status_eval() {

@@ -26,11 +26,7 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-TUND=${TUND:-$ROOT/build/tund}
-if [ ! -x "$TUND" ]; then
-	echo "1..0 # SKIP tund is not built"
-	exit 0
-fi
+need_tund
 export TOPO_RELAYS=4
 if "$TOPO_SH" delaybox >/dev/null 2>&1; then
 	export TOPO_DELAY_MS=${BURST_DELAY_MS:-10}

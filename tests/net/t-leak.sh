@@ -30,12 +30,8 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-TUND=${TUND:-$ROOT/build/tund}
+need_tund
 VECTORS=$ROOT/tests/vectors
-if [ ! -x "$TUND" ]; then
-	echo "1..0 # SKIP tund is not built"
-	exit 0
-fi
 NC="tlk$$-c"
 NR="tlk$$-r"
 TMP=$(mktemp -d)

@@ -51,11 +51,7 @@ set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-TUND=${TUND:-$ROOT/build/tund}
-if [ ! -x "$TUND" ]; then
-	echo "1..0 # SKIP tund is not built"
-	exit 0
-fi
+need_tund
 # No proxy anywhere: the capture is transparent or it is nothing.
 unset http_proxy https_proxy ftp_proxy all_proxy no_proxy HTTP_PROXY HTTPS_PROXY FTP_PROXY \
 	ALL_PROXY NO_PROXY

@@ -51,11 +51,7 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-TUND=${TUND:-$ROOT/build/tund}
-if [ ! -x "$TUND" ]; then
-	echo "1..0 # SKIP tund is not built"
-	exit 0
-fi
+need_tund
 export TOPO_RELAYS=4
 # /slow sends /big at 2 MB/s: its size sets how long part 7 lasts (curl gives up at 30 s).
 export TOPO_BIG_MB=8

@@ -46,11 +46,7 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-TUND=${TUND:-$ROOT/build/tund}
-if [ ! -x "$TUND" ]; then
-	echo "1..0 # SKIP tund is not built"
-	exit 0
-fi
+need_tund
 # /slow sends /big at 2 MB/s: 16 MiB last about 8 s, long enough to kill
 # tund in the middle of it.
 export TOPO_BIG_MB=16
