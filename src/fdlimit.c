@@ -14,12 +14,22 @@ fdlimit_raise(size_t want)
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
 		return 1024;
 	}
-	if (rl.rlim_cur < want) {
-		rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
-		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
-			log_warn("setrlimit(RLIMIT_NOFILE)");
-			getrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur >= want) {
+		return rl.rlim_cur > FDLIMIT_MAX ? FDLIMIT_MAX : (size_t)rl.rlim_cur;
+	}
+	/* The hard limit too, which needs CAP_SYS_RESOURCE (a daemon started
+	 * as root has it until it drops privileges); else up to it. */
+	if (rl.rlim_max < want) {
+		struct rlimit up = { .rlim_cur = want, .rlim_max = want };
+
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0) {
+			return want > FDLIMIT_MAX ? FDLIMIT_MAX : want;
 		}
+	}
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		log_warn("setrlimit(RLIMIT_NOFILE)");
+		getrlimit(RLIMIT_NOFILE, &rl);
 	}
 	return rl.rlim_cur > FDLIMIT_MAX ? FDLIMIT_MAX : (size_t)rl.rlim_cur;
 }

@@ -10,10 +10,12 @@
 #include <stddef.h>
 
 /*
- * Raises RLIMIT_NOFILE's soft limit toward want (at most the hard
- * limit) and returns the soft limit in force after, which the caller
- * derives its connection caps from (and the event loop's size, at most
- * FDLIMIT_MAX).
+ * Raises RLIMIT_NOFILE's soft limit toward want, and the hard limit
+ * with it where the process may (CAP_SYS_RESOURCE, which a daemon
+ * started as root holds until it drops privileges; the kernel's
+ * fs.nr_open caps it), else up to the hard limit. Returns the soft
+ * limit in force after, which the caller derives its connection caps
+ * from (and the event loop's size, at most FDLIMIT_MAX).
  */
 #define FDLIMIT_MAX ((size_t)1 << 22)
 size_t fdlimit_raise(size_t want);

@@ -9,7 +9,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -19,6 +21,7 @@
 #include "cur.h"
 #include "dnsframe.h"
 #include "ev.h"
+#include "fdlimit.h"
 #include "../../exitd/limit.h"
 
 static void
@@ -359,6 +362,57 @@ test_limits(void **state)
 	limits_free(l);
 }
 
+/* Whether this process holds CAP_SYS_RESOURCE (bit 24 of CapEff): a
+ * sandbox's root may not. */
+static int
+have_sys_resource(void)
+{
+	char line[256];
+	unsigned long long eff = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (f == NULL) {
+		return 0;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "CapEff: %llx", &eff) == 1) {
+			break;
+		}
+	}
+	fclose(f);
+	return (eff >> 24) & 1;
+}
+
+/* fdlimit_raise: the soft limit up to what is wanted, the hard one too
+ * where the process may (CAP_SYS_RESOURCE), and never down. */
+static void
+test_fdlimit(void **state)
+{
+	struct rlimit saved, rl = { .rlim_cur = 256, .rlim_max = 512 };
+	size_t got;
+
+	(void)state;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	assert_int_equal(fdlimit_raise(128), 256);              /* already enough */
+	got = fdlimit_raise(400);
+	assert_int_equal(got, 400);                             /* within the hard limit */
+	getrlimit(RLIMIT_NOFILE, &rl);
+	assert_int_equal(rl.rlim_cur, 400);
+	assert_int_equal(rl.rlim_max, 512);
+	got = fdlimit_raise(4096);
+	getrlimit(RLIMIT_NOFILE, &rl);
+	if (have_sys_resource()) {
+		assert_int_equal(got, 4096);                    /* hard raised */
+		assert_int_equal(rl.rlim_max, 4096);
+	} else {
+		assert_int_equal(got, 512);                     /* up to the hard limit */
+		assert_int_equal(rl.rlim_max, 512);
+	}
+	assert_int_equal(rl.rlim_cur, got);
+	setrlimit(RLIMIT_NOFILE, &saved);
+}
+
 int
 main(void)
 {
@@ -371,6 +425,7 @@ main(void)
 		cmocka_unit_test(test_dns_frame_peek),
 		cmocka_unit_test(test_bucket),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_fdlimit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
