@@ -34,6 +34,8 @@
 #define TCP_RCV_BUF (256 * 1024)
 #define TCP_SND_BUF (256 * 1024)
 #define TCP_MAX_CONNS 16384
+/* Descriptors kept back from the connections' share (as in socks_in.c). */
+#define FDS_RESERVED 256
 #define TCP_SYN_WAIT_MS 60000
 /* DNS over TCP: queries in flight per connection, and how long an idle one lives. */
 #define DNS_TCP_MAX_INFLIGHT 16
@@ -882,16 +884,24 @@ on_tcp_timer(struct ev *ev, void *arg)
 	tcp_stack_timers(cap->tcp, ev_now_ms(ev));
 }
 
+size_t
+capture_max_conns(size_t fds)
+{
+	size_t n = fds > FDS_RESERVED + 1 ? fds - FDS_RESERVED : 1;
+
+	return n < TCP_MAX_CONNS ? n : TCP_MAX_CONNS;
+}
+
 struct capture *
 capture_new(struct ev *ev, const struct tund_cfg *cfg, struct pool *pool, int tun_fd,
-	    struct fakeip *fip, uint64_t seed, char *err, size_t errlen)
+	    struct fakeip *fip, uint64_t seed, size_t max_conns, char *err, size_t errlen)
 {
 	struct capture *cap = calloc(1, sizeof(*cap));
 	struct tcp_cfg tc = {
 		.mtu = (uint32_t)cfg->tun_mtu,
 		.rcv_buf = TCP_RCV_BUF,
 		.snd_buf = TCP_SND_BUF,
-		.max_conns = TCP_MAX_CONNS,
+		.max_conns = max_conns,
 		.seed = seed,
 		.syn_wait_ms = TCP_SYN_WAIT_MS,
 	};

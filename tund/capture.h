@@ -67,10 +67,14 @@ struct capture_stats {
 /* A short name for a capture drop reason, for `tund status`. */
 const char *capture_drop_name(enum capture_drop d);
 
-/* fip may be NULL (no fake ranges). NULL with err on failure. */
+/* TCP connections at once (one descriptor each, its circuit's socket)
+ * that a descriptor limit of fds leaves room for, at most 16,384. */
+size_t capture_max_conns(size_t fds);
+/* fip may be NULL (no fake ranges). max_conns: beyond, SYNs are refused.
+ * NULL with err on failure. */
 struct capture *capture_new(struct ev *ev, const struct tund_cfg *cfg, struct pool *pool,
-			    int tun_fd, struct fakeip *fip, uint64_t seed, char *err,
-			    size_t errlen);
+			    int tun_fd, struct fakeip *fip, uint64_t seed, size_t max_conns,
+			    char *err, size_t errlen);
 /* Resets every connection (no clean end: applications must not take a cut stream for whole). */
 void capture_free(struct capture *cap);
 void capture_stats(const struct capture *cap, struct capture_stats *st);

@@ -312,6 +312,7 @@ run(const char *path, bool check, bool debug)
 	struct tund *t = calloc(1, sizeof(*t));
 	char err[512];
 	uint64_t seed = 0;
+	size_t fds;
 	sigset_t mask;
 	int sfd = -1, rc = 1;
 
@@ -332,8 +333,10 @@ run(const char *path, bool check, bool debug)
 	}
 	log_init("tund", debug ? LOG_LVL_DEBUG : t->cfg.log_level);
 	signal(SIGPIPE, SIG_IGN);
-	/* A stream holds one socket (two through the entrance); the rest is small change. */
-	t->ev = ev_new((int)fdlimit_raise(65536));
+	/* A stream holds one socket (two through the entrance); the rest is
+	 * small change. Both entrances' caps derive from what was obtained. */
+	fds = fdlimit_raise(65536);
+	t->ev = ev_new((int)fds);
 	t->ctx = tls_client_ctx_new(err, sizeof(err));
 	if (t->ev == NULL || t->ctx == NULL) {
 		fprintf(stderr, "tund: %s\n", t->ctx ? "cannot make the event loop" : err);
@@ -351,7 +354,7 @@ run(const char *path, bool check, bool debug)
 		goto out;
 	}
 	if (t->cfg.have_socks) {
-		t->socks = socks_in_new(t->ev, &t->cfg, t->pool, err, sizeof(err));
+		t->socks = socks_in_new(t->ev, &t->cfg, t->pool, socks_in_max(fds), err, sizeof(err));
 		if (t->socks == NULL) {
 			fprintf(stderr, "tund: %s\n", err);
 			goto out;
@@ -366,8 +369,8 @@ run(const char *path, bool check, bool debug)
 			fprintf(stderr, "tund: %s\n", err);
 			goto out;
 		}
-		t->cap = capture_new(t->ev, &t->cfg, t->pool, t->tun_fd, t->fip, seed, err,
-				     sizeof(err));
+		t->cap = capture_new(t->ev, &t->cfg, t->pool, t->tun_fd, t->fip, seed,
+				     capture_max_conns(fds), err, sizeof(err));
 		if (t->cap == NULL) {
 			fprintf(stderr, "tund: %s\n", err);
 			goto out;

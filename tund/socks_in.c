@@ -27,8 +27,9 @@
 #define IN_CAP (SOCKS5_MAX_GREETING + SOCKS5_MAX_MSG + CIRCUIT_MAX_EARLY)
 /* A client that never completes its request is reclaimed after this. */
 #define REQUEST_TIMEOUT_MS 10000
-/* Local clients at once, waiting or streaming: beyond, refused at accept. */
-#define SOCKS_IN_MAX_CLIENTS 4096
+/* Descriptors kept back from the entrance's share (listeners, the TUN,
+ * the control socket, the pool's circuits, logs). */
+#define FDS_RESERVED 256
 #define ACCEPT_PAUSE_MS 1000
 
 enum cstate {
@@ -63,6 +64,7 @@ struct socks_in {
 	struct ev_timer pause;          /* accept paused: out of descriptors */
 	struct client *clients;
 	size_t n_clients, n_streams;
+	size_t max_clients;     /* beyond, refused at accept */
 	uint64_t total, failed, bytes_up, bytes_down;
 };
 
@@ -423,8 +425,8 @@ on_accept(struct ev *ev, int lfd, unsigned int events, void *arg)
 			}
 			return;
 		}
-		if (s->n_clients >= SOCKS_IN_MAX_CLIENTS) {
-			log_warnx_rl("socks: %d clients already; refusing one", SOCKS_IN_MAX_CLIENTS);
+		if (s->n_clients >= s->max_clients) {
+			log_warnx_rl("socks: %zu clients already; refusing one", s->max_clients);
 			close(fd);
 			continue;
 		}
@@ -454,9 +456,15 @@ on_accept(struct ev *ev, int lfd, unsigned int events, void *arg)
 	}
 }
 
+size_t
+socks_in_max(size_t fds)
+{
+	return fds > FDS_RESERVED + 2 ? (fds - FDS_RESERVED) / 2 : 1;
+}
+
 struct socks_in *
-socks_in_new(struct ev *ev, const struct tund_cfg *cfg, struct pool *pool, char *err,
-	     size_t errlen)
+socks_in_new(struct ev *ev, const struct tund_cfg *cfg, struct pool *pool, size_t max_clients,
+	     char *err, size_t errlen)
 {
 	struct socks_in *s = calloc(1, sizeof(*s));
 	struct sockaddr_storage ss;
@@ -471,6 +479,7 @@ socks_in_new(struct ev *ev, const struct tund_cfg *cfg, struct pool *pool, char 
 	s->ev = ev;
 	s->cfg = cfg;
 	s->pool = pool;
+	s->max_clients = max_clients;
 	ev_timer_init(&s->pause, on_pause_end, s);
 	sl = addr_to_sockaddr(&cfg->socks, cfg->socks_port, &ss);
 	s->lfd = socket(cfg->socks.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -28,8 +28,11 @@ struct socks_in_stats {
 	uint64_t bytes_up, bytes_down;  /* finished and open streams */
 };
 
+/* Clients at once (waiting or streaming, two descriptors each) that a
+ * descriptor limit of fds leaves room for, besides the rest of tund. */
+size_t socks_in_max(size_t fds);
 struct socks_in *socks_in_new(struct ev *ev, const struct tund_cfg *cfg, struct pool *pool,
-			      char *err, size_t errlen);
+			      size_t max_clients, char *err, size_t errlen);
 /* Closes the listener and every client (abortively). */
 void socks_in_free(struct socks_in *s);
 void socks_in_stats(const struct socks_in *s, struct socks_in_stats *st);

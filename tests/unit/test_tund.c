@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../../tund/capture.h"
 #include "../../tund/cfg.h"
 #include "../../tund/ctl.h"
 #include "../../tund/path.h"
@@ -483,6 +484,21 @@ test_socks_in_parse(void **state)
 	assert_int_equal(socks_in_parse(v4, sizeof(v4), &used, &ok, &req, &rep), PARSE_BAD);
 }
 
+/* The entrances' caps follow the descriptor limit tund obtained: two per
+ * SOCKS5 client, one per TUN connection, a reserve kept back. */
+static void
+test_entrance_caps(void **state)
+{
+	(void)state;
+	assert_int_equal(socks_in_max(1024), 384);
+	assert_int_equal(socks_in_max(20000), 9872);
+	assert_int_equal(socks_in_max(65536), 32640);
+	assert_int_equal(socks_in_max(10), 1);          /* never 0: the cap is a count */
+	assert_int_equal(capture_max_conns(1024), 768);
+	assert_int_equal(capture_max_conns(65536), 16384);
+	assert_int_equal(capture_max_conns(0), 1);
+}
+
 int
 main(void)
 {
@@ -498,6 +514,7 @@ main(void)
 		cmocka_unit_test(test_ctl_request),
 		cmocka_unit_test(test_pool_target),
 		cmocka_unit_test(test_socks_in_parse),
+		cmocka_unit_test(test_entrance_caps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
