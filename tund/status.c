@@ -5,10 +5,10 @@
  */
 #include "status.h"
 
-#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "heap.h"
 #include "log.h"
 #include "tls.h"
 
@@ -199,15 +199,6 @@ tun_text(struct out *o, const struct status_src *t)
 	out_printf(o, "\n");
 }
 
-/* Bytes malloc has handed out and not had back: what tund really holds, whatever RSS says. */
-static size_t
-heap_bytes(void)
-{
-	struct mallinfo2 m = mallinfo2();
-
-	return m.uordblks + m.hblkhd;
-}
-
 size_t
 status_format(const struct status_src *t, uint64_t now, bool json, char *buf, size_t cap)
 {
@@ -224,7 +215,7 @@ status_format(const struct status_src *t, uint64_t now, bool json, char *buf, si
 		out_printf(&o, "{\"heap_bytes\":%zu,\"tls_heap_bytes\":%zu,\"uptime_s\":%llu,"
 			       "\"circuits\":{\"ready\":%zu,\"building\":%zu,"
 			       "\"busy\":%zu,\"target\":%zu,\"built\":%llu,\"failed\":%llu},",
-			   heap_bytes(), tls_heap_bytes(), (unsigned long long)(now - t->start_ms) / 1000,
+			   heap_in_use(), tls_heap_bytes(), (unsigned long long)(now - t->start_ms) / 1000,
 			   ps.ready, ps.building,
 			   ss.streams, ps.target, (unsigned long long)ps.built,
 			   (unsigned long long)ps.failed);
@@ -254,7 +245,7 @@ status_format(const struct status_src *t, uint64_t now, bool json, char *buf, si
 		return o.len;
 	}
 	out_printf(&o, "tund: up %llu s, %s of heap in use (%s of it by TLS)\n",
-		   (unsigned long long)(now - t->start_ms) / 1000, human(heap_bytes(), h1, sizeof(h1)),
+		   (unsigned long long)(now - t->start_ms) / 1000, human(heap_in_use(), h1, sizeof(h1)),
 		   human(tls_heap_bytes(), h2, sizeof(h2)));
 	out_printf(&o, "circuits: %zu ready, %zu building, %zu busy (pool target %zu; %llu built, "
 		       "%llu failed)\n",
