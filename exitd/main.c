@@ -29,6 +29,7 @@
 #include "cfg.h"
 #include "ev.h"
 #include "fdlimit.h"
+#include "heap.h"
 #include "listener.h"
 #include "log.h"
 #include "policy.h"
@@ -208,6 +209,11 @@ on_signal(struct ev *ev, int fd, unsigned int events, void *arg)
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
 			reload(s);
+		} else if (si.ssi_signo == SIGUSR1) {
+			/* What RSS cannot tell: whether memory went back after a burst. */
+			log_info("SIGUSR1: %zu connections open; heap %zu bytes in use (%zu by TLS), "
+				 "%zu from the system",
+				 s->x->n_conns, heap_in_use(), tls_heap_bytes(), heap_from_system());
 		} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 			log_info("signal %u: closing %zu connections and exiting", si.ssi_signo,
 				 s->x->n_conns);
@@ -303,6 +309,7 @@ serve(const char *path, bool check_only, bool debug)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	sc.ev = x.ev;
 	sc.lis = lis;
@@ -351,6 +358,8 @@ main(int argc, char **argv)
 	int ch;
 
 	log_init("exitd", LOG_LVL_INFO);
+	/* First, before any OpenSSL call: SIGUSR1 tells what TLS holds. */
+	(void)tls_count_heap();
 	if (argc == 3 && strcmp(argv[1], "keygen") == 0) {
 		return cmd_keygen(argv[2]);
 	}

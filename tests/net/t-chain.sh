@@ -12,7 +12,7 @@
 # IPv6), one and three hops, every reply code the exit must give, RESOLVE,
 # RESOLVE_PTR, a DNS stream (dig), a wrong pin, half-close, config check
 # errors, a destination that stops reading for 60 s (relays' memory
-# bounded), SIGHUP under load, the relays running as nobody, a refusal at
+# bounded), SIGHUP under load, SIGUSR1's figures, the relays running as nobody, a refusal at
 # admission named at the hop that refused, no way back into the relay
 # through any local address, a DNS answer larger than the buffer, the
 # exit's DNS down, SIGTERM, garbage, a stalled TLS client, 1,000 circuits
@@ -217,6 +217,22 @@ if [ "$held" -ge 20 ] && [ "$(cat "$RUN/hup.out")" = "open=20 failed=0" ]; then
 	t_ok "SIGHUP: the 20 held circuits are still open at r3 ($held connections)"
 else
 	t_fail "SIGHUP: the held circuits stay open" "hold: $(cat "$RUN/hup.out"), r3 connections: $held"
+fi
+# SIGUSR1: r3 logs what it holds; with the 20 circuits open, at least 20
+# connections and some heap in use (a TLS session each, at least).
+kill -USR1 "$R3_PID"
+usr1=
+for _ in $(seq 1 50); do
+	usr1=$(grep 'SIGUSR1: ' "$RUN/r3.log" | tail -n 1)
+	[ -n "$usr1" ] && break
+	sleep 0.1
+done
+if [[ $usr1 =~ SIGUSR1:\ ([0-9]+)\ connections\ open\;\ heap\ ([0-9]+)\ bytes\ in\ use\ \(([0-9]+)\ by\ TLS\),\ ([0-9]+)\ from ]] &&
+	[ "${BASH_REMATCH[1]}" -ge 20 ] && [ "${BASH_REMATCH[3]}" -gt 0 ] &&
+	[ "${BASH_REMATCH[2]}" -ge "${BASH_REMATCH[3]}" ] && [ "${BASH_REMATCH[4]}" -ge "${BASH_REMATCH[2]}" ]; then
+	t_ok "SIGUSR1: r3 logs its connections and heap (${usr1#*SIGUSR1: })"
+else
+	t_fail "SIGUSR1: r3 logs at least 20 connections and its heap" "${usr1:-nothing logged}"
 fi
 exec 6>&-
 wait "$hup_hold" || true
