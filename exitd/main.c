@@ -231,6 +231,7 @@ serve(const char *path, bool check_only, bool debug)
 	struct relay_ctx x;
 	struct listeners *lis = NULL;
 	struct sigctx sc;
+	struct heap_trim trim;
 	EVP_PKEY *key = NULL;
 	SSL_CTX *ctx = NULL;
 	size_t nofile;
@@ -330,6 +331,7 @@ serve(const char *path, bool check_only, bool debug)
 		}
 		log_info("running as %s (uid %u), no capabilities", cfg.user, (unsigned int)getuid());
 	}
+	heap_trim_start(&trim, x.ev);
 	if (ev_run(x.ev) < 0) {
 		log_warn("event loop");
 		goto out;

@@ -19,3 +19,37 @@ heap_from_system(void)
 
 	return m.arena + m.hblkhd;
 }
+
+bool
+heap_trim_due(struct heap_trim *t, size_t in_use)
+{
+	if (in_use > t->high) {
+		t->high = in_use;
+	}
+	if (in_use + HEAP_TRIM_SLACK > t->high) {
+		return false;
+	}
+	t->high = in_use;
+	return true;
+}
+
+static void
+on_trim_tick(struct ev *ev, void *arg)
+{
+	struct heap_trim *t = arg;
+
+	if (heap_trim_due(t, heap_in_use())) {
+		malloc_trim(0);
+		t->trims++;
+	}
+	ev_timer_set(ev, &t->timer, HEAP_TRIM_MS);
+}
+
+void
+heap_trim_start(struct heap_trim *t, struct ev *ev)
+{
+	t->high = 0;
+	t->trims = 0;
+	ev_timer_init(&t->timer, on_trim_tick, t);
+	ev_timer_set(ev, &t->timer, HEAP_TRIM_MS);
+}

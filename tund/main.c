@@ -38,6 +38,7 @@
 #include "ev.h"
 #include "fakeip.h"
 #include "fdlimit.h"
+#include "heap.h"
 #include "leakcheck.h"
 #include "log.h"
 #include "path.h"
@@ -70,6 +71,7 @@ struct tund {
 	struct fakeip *fip;
 	struct state *state;
 	struct capture *cap;
+	struct heap_trim trim;
 };
 
 static void
@@ -399,6 +401,7 @@ run(const char *path, bool check, bool debug)
 		 t->cfg.have_socks ? "SOCKS5 entrance" : "", t->cfg.have_socks && t->cap ? " and " : "",
 		 t->cap ? t->rc.ifname : "", t->cfg.n_relays,
 		 t->cfg.n_path ? "a fixed path" : "random paths", (unsigned long long)t->cfg.pool);
+	heap_trim_start(&t->trim, t->ev);
 	if (ev_run(t->ev) < 0) {
 		log_warn("event loop");
 		goto out;

@@ -22,6 +22,7 @@
 #include "dnsframe.h"
 #include "ev.h"
 #include "fdlimit.h"
+#include "heap.h"
 #include "../../exitd/limit.h"
 
 static void
@@ -413,6 +414,31 @@ test_fdlimit(void **state)
 	setrlimit(RLIMIT_NOFILE, &saved);
 }
 
+/* heap_trim_due: a trim once the heap in use has fallen HEAP_TRIM_SLACK
+ * below its highest sample since the last one, and not again until it
+ * rises and falls once more. */
+static void
+test_heap_trim(void **state)
+{
+	struct heap_trim t = { 0 };
+	const size_t M = (size_t)1 << 20;
+
+	(void)state;
+	assert_false(heap_trim_due(&t, 10 * M));
+	assert_false(heap_trim_due(&t, 50 * M));        /* the burst */
+	assert_false(heap_trim_due(&t, 43 * M));        /* fell 7 MiB: not yet */
+	assert_true(heap_trim_due(&t, 42 * M));         /* fell 8 MiB */
+	assert_false(heap_trim_due(&t, 42 * M));        /* nothing new to give back */
+	assert_false(heap_trim_due(&t, 35 * M));        /* 7 MiB below the last trim */
+	assert_true(heap_trim_due(&t, 34 * M));
+	assert_false(heap_trim_due(&t, 34 * M));
+	assert_true(heap_trim_due(&t, 0));              /* 34 MiB below the last trim */
+	t.high = 0;
+	assert_false(heap_trim_due(&t, 0));             /* an empty heap never trims */
+	assert_false(heap_trim_due(&t, 100 * M));
+	assert_true(heap_trim_due(&t, 0));
+}
+
 int
 main(void)
 {
@@ -426,6 +452,7 @@ main(void)
 		cmocka_unit_test(test_bucket),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_fdlimit),
+		cmocka_unit_test(test_heap_trim),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
