@@ -1175,6 +1175,10 @@ run(struct relay *r)
 		finish(r, false);
 		return;
 	}
+	/* Reads that found nothing must not keep buffers for an idle connection. */
+	buf_shed(&r->up);
+	buf_shed(&r->down);
+	buf_shed(&r->out);
 	update_masks(r);
 }
 

@@ -24,6 +24,14 @@ buf_fini(struct buf *b)
 	b->len = 0;
 }
 
+void
+buf_shed(struct buf *b)
+{
+	if (b->len == 0) {
+		buf_fini(b);
+	}
+}
+
 uint8_t *
 buf_wptr(struct buf *b, size_t *room)
 {

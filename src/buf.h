@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Bounded byte queues. A buf holds at most cap bytes; its storage is
- * allocated on first use and released whenever it drains, so an idle
+ * allocated on first use and released whenever it drains (buf_consume),
+ * or when a read into it found nothing (buf_shed), so an idle
  * connection costs no buffer memory. Callers stop reading their source
  * when buf_room() is 0: there is no way to grow past cap.
  */
@@ -20,6 +21,10 @@ struct buf {
 
 void buf_init(struct buf *b, size_t cap);
 void buf_fini(struct buf *b);
+/* Releases the storage if it holds nothing: call it after a read into
+ * buf_wptr() found no bytes (EAGAIN), which would otherwise keep cap
+ * bytes allocated for a connection that only waits. */
+void buf_shed(struct buf *b);
 
 static inline size_t
 buf_len(const struct buf *b)

@@ -214,10 +214,7 @@ step(struct stream *s, struct dir *d, int *err, const char **why)
 			return false;
 		}
 	}
-	if (buf_len(&d->b) == 0) {
-		/* A read that found nothing must not keep 64 KB for an idle stream. */
-		buf_fini(&d->b);
-	}
+	buf_shed(&d->b);
 	/*
 	 * A blocked write is retried with the same bytes first: the head of
 	 * the buffer only moves when they are taken (a compaction may move

@@ -35,6 +35,8 @@
 #   t_summary
 #   wait_port NS IP PORT [SECONDS]          until a TCP listener is there (default 10 s)
 #   rss_kb PID                              resident set size in KiB
+#   exitd_heap PID LOG                      an exitd's heap in use (bytes), from
+#                                           the line SIGUSR1 makes it log
 #   client_link                             the client's only link (its name in the client ns)
 #   leak_start [ADDR:PORT...] / leak_stop   tund leakcheck on that link for the whole test
 #   leak_verdict          leak_stop and one check of its verdict
@@ -216,6 +218,18 @@ rss_kb() {
 	kb=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status" 2>/dev/null) || return 1
 	[ -n "$kb" ] || return 1
 	echo "$kb"
+}
+exitd_heap() {
+	local n i line
+	n=$(grep -c 'SIGUSR1: ' "$2")
+	kill -USR1 "$1" || return 1
+	for ((i = 0; i < 50; i++)); do
+		[ "$(grep -c 'SIGUSR1: ' "$2")" -gt "$n" ] && break
+		sleep 0.1
+	done
+	line=$(grep 'SIGUSR1: ' "$2" | tail -n 1)
+	[[ $line =~ heap\ ([0-9]+)\ bytes\ in\ use ]] || return 1
+	echo "${BASH_REMATCH[1]}"
 }
 
 client_link() {

@@ -430,9 +430,12 @@ fi
 out=$(printf '%s' "$req" | chain3 connect "$WEB_NAME" 80 2>&1 || true)
 case $out in *"$WEB_MARKER"*) t_ok "after garbage and a stalled client, r1 still serves" ;; *) t_fail "r1 still serves" "$out" ;; esac
 
-# --- 1,000 circuits at once
+# --- 1,000 circuits at once, each connected to nginx and idle: each costs
+# r3 a TLS session and its state, never its buffers (held only while
+# they hold data): at most 32 KiB of heap each (SIGUSR1's figure).
 fifo=$RUN/hold.fifo
 mkfifo "$fifo"
+heap0=$(exitd_heap "$R3_PID" "$RUN/r3.log" || echo 0)
 r1_lines0=$(grep -c 'cmd 0x' "$RUN/r1.log" || true)
 n_client "$CHAIN" -t 30000 "${H3[@]}" hold 1000 "$WEB_NAME" 80 <"$fifo" >"$RUN/hold.out" 2>"$RUN/hold.err" &
 hp=$!
@@ -446,6 +449,13 @@ for r in 1 2 3; do
 	pidv=R${r}_PID
 	echo "# r$r resident memory with 1,000 circuits open: $(rss_kb "${!pidv}") KiB"
 done
+heap1=$(exitd_heap "$R3_PID" "$RUN/r3.log" || echo 0)
+per=$(((heap1 - heap0) / 1000))
+if [ "$heap0" -gt 0 ] && [ "$per" -gt 0 ] && [ "$per" -le 32768 ]; then
+	t_ok "r3's heap per idle circuit: $((per / 1024)) KiB ($heap0 -> $heap1 bytes in use)"
+else
+	t_fail "r3's heap per idle circuit is at most 32 KiB (no buffers held idle)" "$heap0 -> $heap1 bytes"
+fi
 out=$(printf '%s' "$req" | chain3 connect "$WEB_NAME" 80 2>&1 || true)
 case $out in *"$WEB_MARKER"*) t_ok "with 1,000 circuits open, a new stream still works" ;; *) t_fail "a new stream with 1,000 open" "$out" ;; esac
 exec 7>&-

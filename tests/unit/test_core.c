@@ -57,6 +57,16 @@ test_buf_bounds(void **state)
 	buf_consume(&b, 64);
 	assert_null(b.data);                    /* released when drained */
 	assert_null(buf_rptr(&b, &len));
+	/* A read that found nothing: buf_wptr allocated, buf_shed gives it back. */
+	assert_non_null(buf_wptr(&b, &room));
+	assert_int_equal(room, 64);
+	assert_non_null(b.data);
+	buf_shed(&b);
+	assert_null(b.data);
+	assert_int_equal(buf_put(&b, data, 3), 0);
+	buf_shed(&b);                           /* holding bytes: kept */
+	assert_non_null(b.data);
+	assert_int_equal(buf_len(&b), 3);
 	buf_fini(&b);
 }
 
