@@ -346,8 +346,9 @@ capture_start() {
 	local i
 	CAP_LINK=$(client_link)
 	# --immediate-mode: without it libpcap hands packets over in blocks, and
-	# the last ones before capture_stop would never be looked at.
-	ip netns exec "$NS_CLIENT" tcpdump --immediate-mode -i "$CAP_LINK" -n -U -s 0 -w "$1" 2>"$1.log" &
+	# the last ones before capture_stop would never be looked at. -B: a
+	# 32 MiB buffer, so a burst at full speed is not dropped.
+	ip netns exec "$NS_CLIENT" tcpdump --immediate-mode -B 32768 -i "$CAP_LINK" -n -U -s 0 -w "$1" 2>"$1.log" &
 	CAP_PID=$!
 	for ((i = 0; i < 50; i++)); do
 		grep -q listening "$1.log" 2>/dev/null && break
