@@ -34,6 +34,7 @@
 #include "hopsock.h"
 #include "log.h"
 #include "policy.h"
+#include "recalign.h"
 #include "socks5.h"
 #include "tls.h"
 
@@ -59,7 +60,6 @@ enum rstate {
 #define RELAY_LOG_PER_SEC 100
 /* In-flight DNS queries per DNS stream: bounds the answers held. */
 #define RELAY_DNS_INFLIGHT 4
-#define RELAY_MAX_TLS_WRITE 16384
 
 struct dns_q {
 	struct relay *r;
@@ -78,6 +78,8 @@ struct relay {
 	struct addr peer;
 	uint16_t peer_port;
 	struct buf up, down;
+	size_t down_own;        /* of down, the head that is our own reply */
+	struct recalign ra;     /* how the rest of down is cut into records */
 	struct buf out;         /* encrypted bytes for cfd (out_write) */
 	int out_err;            /* errno of a failed send of out, 0 if none */
 	struct socks5_req req;
@@ -221,6 +223,8 @@ reply(struct relay *r, uint8_t code, const struct socks5_addr *bnd)
 		/* Cannot happen with down holding at most a method byte; close quietly. */
 		code = SOCKS5_REP_FAIL;
 	}
+	/* A record of its own: what follows is cut by recalign. */
+	r->down_own = buf_len(&r->down);
 	if (code != SOCKS5_REP_OK) {
 		r->result = socks5_rep_str(code);
 		r->state = R_CLOSING;
@@ -893,16 +897,30 @@ write_client(struct relay *r)
 		int n, e;
 
 		/*
-		 * One record per call. A retried SSL_write offers the same
-		 * bytes again: the head of down only moves on success.
+		 * One record per call, cut by recalign.h so that the records
+		 * of the layers inside each fit one of ours; a partly arrived
+		 * one waits while more is coming and there is room. A retried
+		 * SSL_write offers at least the same bytes again: the head of
+		 * down only moves on success.
 		 */
-		if (len > RELAY_MAX_TLS_WRITE) {
-			len = RELAY_MAX_TLS_WRITE;
+		if (r->down_own > 0) {
+			len = len < r->down_own ? len : r->down_own;
+		} else {
+			len = recalign_next(&r->ra, p, len,
+					    r->state == R_RELAY && !r->u_eof && buf_room(&r->down) > 0);
+			if (len == 0) {
+				break;
+			}
 		}
 		ERR_clear_error();
 		errno = 0;
 		n = SSL_write(r->ssl, p, (int)len);
 		if (n > 0) {
+			if (r->down_own > 0) {
+				r->down_own -= (size_t)n;
+			} else {
+				recalign_took(&r->ra, (size_t)n);
+			}
 			buf_consume(&r->down, (size_t)n);
 			r->c_wblocked = false;
 			continue;

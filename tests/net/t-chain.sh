@@ -12,7 +12,7 @@
 # IPv6), one and three hops, every reply code the exit must give, RESOLVE,
 # RESOLVE_PTR, a DNS stream (dig), a wrong pin, half-close, config check
 # errors, a destination that stops reading for 60 s (relays' memory
-# bounded), SIGHUP under load, SIGUSR1's figures, the relays running as nobody, a refusal at
+# bounded), downstream record sizes, SIGHUP under load, SIGUSR1's figures, the relays running as nobody, a refusal at
 # admission named at the hop that refused, no way back into the relay
 # through any local address, a DNS answer larger than the buffer, the
 # exit's DNS down, SIGTERM, garbage, a stalled TLS client, 1,000 circuits
@@ -429,6 +429,27 @@ else
 fi
 out=$(printf '%s' "$req" | chain3 connect "$WEB_NAME" 80 2>&1 || true)
 case $out in *"$WEB_MARKER"*) t_ok "after garbage and a stalled client, r1 still serves" ;; *) t_fail "r1 still serves" "$out" ;; esac
+
+# --- Downstream records (DESIGN 3.6, src/recalign.h): 4 MiB of /big
+# through the three relays, captured on the client's link. r3 cuts what
+# nginx sends into records of 16230 bytes (RECALIGN_PLAIN_CHUNK), and r2
+# and r1 each put one record of the relay after them into one of theirs:
+# a full record on the client's link is 16230 + 3 x 22 - 5 = 16291 bytes
+# long (its length field), and nearly all full records are that long
+# (at least 50 of them: the capture may miss packets, and the count
+# stops at the first gap in the stream).
+# Cut regardless of the layers inside, r1's full records were 16401.
+capture_start "$RUN/records.pcap"
+n_client curl -fsS --max-time 30 -r 0-4194303 --connect-to "$WEB_NAME:80:127.0.0.1:8080" \
+	"http://$WEB_NAME/big" -o /dev/null || true
+capture_stop
+recs=$(python3 "$ROOT/tests/net/tls-records.py" "$RUN/records.pcap" "${R1_ADDR#*:}" 2>&1 || true)
+if [[ $recs =~ ^records\ [0-9]+,\ full\ ([0-9]+),\ at\ 16291:\ ([0-9]+)$ ]] &&
+	[ "${BASH_REMATCH[1]}" -ge 50 ] && [ "${BASH_REMATCH[2]}" -ge $((BASH_REMATCH[1] * 95 / 100)) ]; then
+	t_ok "downstream, each relay's record holds one record of the next: $recs"
+else
+	t_fail "downstream records at the client's link are 16291 bytes (one per layer inside)" "$recs"
+fi
 
 # --- 1,000 circuits at once, each connected to nginx and idle: each costs
 # r3 a TLS session and its state, never its buffers (held only while

@@ -23,6 +23,7 @@
 #include "ev.h"
 #include "fdlimit.h"
 #include "heap.h"
+#include "recalign.h"
 #include "../../exitd/limit.h"
 
 static void
@@ -449,6 +450,96 @@ test_heap_trim(void **state)
 	assert_true(heap_trim_due(&t, 0));
 }
 
+/* A TLS record of type t with n bytes of body at p; returns its size. */
+static size_t
+put_record(uint8_t *p, uint8_t t, size_t n)
+{
+	p[0] = t;
+	p[1] = 3;
+	p[2] = 3;
+	p[3] = (uint8_t)(n >> 8);
+	p[4] = (uint8_t)n;
+	memset(p + 5, 0xab, n);
+	return 5 + n;
+}
+
+/* recalign: plain bytes in chunks that 7 more layers still fit into one
+ * record; a record stream one record per write, partial ones held only
+ * while waiting is allowed; too large ones cut; a bad header ends it. */
+static void
+test_recalign(void **state)
+{
+	static uint8_t s[200000];
+	struct recalign ra = { 0 };
+	size_t a, b, c, len;
+
+	(void)state;
+	assert_int_equal(RECALIGN_PLAIN_CHUNK, 16230);
+
+	/* Plain: an HTTP response. */
+	memcpy(s, "HTTP/1.1 200 OK\r\n", 17);
+	assert_int_equal(recalign_next(&ra, s, 40000, true), 16230);
+	recalign_took(&ra, 16230);
+	assert_int_equal(recalign_next(&ra, s, 100, true), 100);
+	assert_int_equal(ra.mode, RECALIGN_PLAIN);
+
+	/* A short first message is never held, even one that starts like TLS. */
+	ra = (struct recalign){ 0 };
+	assert_int_equal(recalign_next(&ra, (const uint8_t *)"OK\n", 3, true), 3);
+	ra = (struct recalign){ 0 };
+	s[0] = 22;
+	assert_int_equal(recalign_next(&ra, s, 4, true), 4);
+	assert_int_equal(ra.mode, RECALIGN_PLAIN);
+	assert_int_equal(recalign_next(&ra, s, 0, false), 0);
+
+	/* A record stream: a handshake flight, then full records of an exit. */
+	ra = (struct recalign){ 0 };
+	a = put_record(s, 22, 1200);
+	b = put_record(s + a, 23, 16230 + 17);          /* the exit's full record: 16252 */
+	c = put_record(s + a + b, 23, 16230 + 17);
+	len = a + b + c;
+	assert_int_equal(recalign_next(&ra, s, len, true), a);
+	recalign_took(&ra, a);
+	assert_int_equal(recalign_next(&ra, s + a, len - a, true), b);
+	recalign_took(&ra, b);
+	/* The next one only partly here: held while waiting is allowed... */
+	assert_int_equal(recalign_next(&ra, s + a + b, 9000, true), 0);
+	assert_int_equal(recalign_next(&ra, s + a + b, 4, true), 0);
+	/* ...whole once it is all in... */
+	assert_int_equal(recalign_next(&ra, s + a + b, c, true), c);
+	/* ...or sent in part when it may not wait, and its rest alone after. */
+	assert_int_equal(recalign_next(&ra, s + a + b, 9000, false), 9000);
+	recalign_took(&ra, 9000);
+	assert_int_equal(recalign_next(&ra, s + a + b + 9000, c - 9000 + 50, true), c - 9000);
+	recalign_took(&ra, c - 9000);
+	assert_int_equal(ra.left, 0);
+
+	/* A record too large for one of ours (an HTTPS server's full one): cut. */
+	ra = (struct recalign){ 0 };
+	a = put_record(s, 22, 100);
+	b = put_record(s + a, 23, 16384 + 17);
+	recalign_took(&ra, recalign_next(&ra, s, a + b, true));
+	assert_int_equal(recalign_next(&ra, s + a, b, true), 16230);
+	recalign_took(&ra, 16230);
+	assert_int_equal(recalign_next(&ra, s + a + 16230, b - 16230, true), b - 16230);
+	recalign_took(&ra, b - 16230);
+
+	/* A header that does not parse: plain from there on. */
+	ra = (struct recalign){ 0 };
+	a = put_record(s, 22, 100);
+	memcpy(s + a, "garbage, not a record", 21);
+	recalign_took(&ra, recalign_next(&ra, s, a + 21, true));
+	assert_int_equal(recalign_next(&ra, s + a, 21, true), 21);
+	assert_int_equal(ra.mode, RECALIGN_PLAIN);
+	/* A length beyond TLS's limit is not a header either. */
+	ra = (struct recalign){ 0 };
+	put_record(s, 22, 100);
+	s[3] = 0x41;
+	s[4] = 0x01;                                    /* 16641 */
+	assert_int_equal(recalign_next(&ra, s, 40000, true), 16230);
+	assert_int_equal(ra.mode, RECALIGN_PLAIN);
+}
+
 int
 main(void)
 {
@@ -463,6 +554,7 @@ main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_fdlimit),
 		cmocka_unit_test(test_heap_trim),
+		cmocka_unit_test(test_recalign),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
