@@ -57,8 +57,11 @@ struct recalign {
  * How many of the len bytes at p (the head of the stream not yet sent)
  * go into the next record: at most RECALIGN_MAX_RECORD, at least 1 when
  * len > 0 and !can_wait; 0 means hold them until more arrive. Calling it
- * again with the same or more bytes gives the same count or more, so a
- * retried write offers at least what it offered before.
+ * again with the same or more bytes, and can_wait the same or turned
+ * false, gives the same count or more, so a retried write offers at least
+ * what it offered before. (can_wait turning true could lower it: the
+ * relay's never does while a write is pending, as it stays false once
+ * upstream ended or the buffer filled, and only a write makes room.)
  */
 size_t recalign_next(struct recalign *ra, const uint8_t *p, size_t len, bool can_wait);
 /* n of those bytes were sent (n at most what recalign_next returned). */

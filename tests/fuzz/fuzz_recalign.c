@@ -6,7 +6,9 @@
  * step, and whether the relay may wait), the rest is the stream. The
  * relay's loop is played: next on what has arrived, took on it. Checked:
  * a count never exceeds what has arrived nor one record of ours; asking
- * twice gives the same count (a retried write offers the same bytes);
+ * twice gives the same count, and a retry with more bytes and no more
+ * right to wait at least as many (a retried write offers the same bytes
+ * or more);
  * when waiting is not allowed something always goes; the whole stream
  * goes in the end; in the record mode, no count crosses a record
  * boundary of the stream.
@@ -52,6 +54,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (ra.mode == RECALIGN_TLS && n > 0 && n > ra.left) {
 			abort();
+		}
+		/* A retry after a blocked write: more may have arrived, and the
+		 * relay may have lost the right to wait, never gained it. */
+		if (n > 0 && (seed & 0x400)) {
+			size_t more = here + (seed >> 12) % 3000;
+			size_t n2;
+
+			here = more < size ? more : size;
+			wait = wait && here < size && (seed & 0x800);
+			n2 = recalign_next(&ra, data + sent, here - sent, wait);
+			if (n2 < n || n2 > here - sent || n2 > RECALIGN_MAX_RECORD) {
+				abort();
+			}
+			n = n2;
 		}
 		recalign_took(&ra, n);
 		sent += n;
