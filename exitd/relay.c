@@ -60,6 +60,13 @@ enum rstate {
 #define RELAY_LOG_PER_SEC 100
 /* In-flight DNS queries per DNS stream: bounds the answers held. */
 #define RELAY_DNS_INFLIGHT 4
+/*
+ * A buffer a read allocated that is empty again (a record only partly
+ * in) is kept while bytes move, and freed once nothing moved for this
+ * long: an idle connection holds no buffer, a busy one does not
+ * allocate and free one per packet.
+ */
+#define RELAY_SHED_MS 1000
 
 struct dns_q {
 	struct relay *r;
@@ -100,6 +107,15 @@ struct relay {
 	bool c_eof;             /* close_notify from the client */
 	bool c_shut;            /* our close_notify sent */
 	bool u_eof;             /* FIN from upstream */
+	/*
+	 * The fd may have bytes: an event said so (or the fd is out of the
+	 * loop), and no read found it empty since. A read is tried only
+	 * then (or with bytes inside OpenSSL), so that a pass for the other
+	 * direction neither costs a recv that finds nothing nor allocates a
+	 * buffer for it.
+	 */
+	bool c_rd, u_rd;
+	bool shed_armed;        /* the timer fires early, to free empty buffers */
 	bool u_shut;            /* our FIN sent upstream */
 	bool u_wblocked;
 	uint64_t bytes_up, bytes_down;
@@ -206,6 +222,21 @@ touch(struct relay *r)
 	r->deadline_ms = ev_now_ms(r->x->ev) + r->x->cfg->idle_timeout_ms;
 }
 
+/*
+ * Queues bytes of our own (a method choice, a reply) for the client: they
+ * go out as records of their own, and recalign cuts only what follows
+ * (upstream's bytes, DNS answers). Only ever called while down holds
+ * nothing but our own bytes.
+ */
+static int
+put_own(struct relay *r, const uint8_t *p, size_t n)
+{
+	int rc = buf_put(&r->down, p, n);
+
+	r->down_own = buf_len(&r->down);
+	return rc;
+}
+
 /* Queues a SOCKS5 reply (with the method byte if still owed) and sets the next state. */
 static void
 reply(struct relay *r, uint8_t code, const struct socks5_addr *bnd)
@@ -219,12 +250,10 @@ reply(struct relay *r, uint8_t code, const struct socks5_addr *bnd)
 		r->method_owed = false;
 	}
 	if (socks5_build_reply(msg + off, sizeof(msg) - off, &len, code, bnd) < 0 ||
-	    buf_put(&r->down, msg, off + len) < 0) {
+	    put_own(r, msg, off + len) < 0) {
 		/* Cannot happen with down holding at most a method byte; close quietly. */
 		code = SOCKS5_REP_FAIL;
 	}
-	/* A record of its own: what follows is cut by recalign. */
-	r->down_own = buf_len(&r->down);
 	if (code != SOCKS5_REP_OK) {
 		r->result = socks5_rep_str(code);
 		r->state = R_CLOSING;
@@ -271,6 +300,14 @@ rep_of_resolv(enum resolv_status st)
 	}
 }
 
+/* A buffer allocated that holds nothing (see RELAY_SHED_MS). */
+static bool
+has_empty_buffer(const struct relay *r)
+{
+	return (r->up.data != NULL && buf_len(&r->up) == 0) ||
+	       (r->down.data != NULL && buf_len(&r->down) == 0);
+}
+
 /* Connecting: each allowed address in turn, connect-timeout each. */
 
 static void
@@ -281,6 +318,7 @@ connected(struct relay *r)
 	struct socks5_addr bnd;
 
 	memset(&bnd, 0, sizeof(bnd));
+	r->u_rd = true;
 	if (getsockname(r->ufd, (struct sockaddr *)&ss, &sl) == 0 &&
 	    addr_from_sockaddr((struct sockaddr *)&ss, &bnd.ip, &bnd.port) == 0) {
 		bnd.atyp = bnd.ip.family == AF_INET6 ? SOCKS5_ATYP_IPV6 : SOCKS5_ATYP_IPV4;
@@ -569,7 +607,7 @@ parse_request(struct relay *r)
 			/* RFC 1928: no acceptable method is 0xff, then close. */
 			if (pr == PARSE_OK && socks5_build_method(m, sizeof(m), &mlen,
 								   SOCKS5_METHOD_NONE) == 0) {
-				buf_put(&r->down, m, mlen);
+				put_own(r, m, mlen);
 			}
 			r->result = "bad greeting";
 			r->state = R_CLOSING;
@@ -585,7 +623,7 @@ parse_request(struct relay *r)
 			size_t mlen;
 
 			socks5_build_method(m, sizeof(m), &mlen, SOCKS5_METHOD_NOAUTH);
-			buf_put(&r->down, m, mlen);
+			put_own(r, m, mlen);
 			return;
 		}
 		/* Pipelined: the method byte will ride with the reply. */
@@ -841,6 +879,9 @@ ssl_failed(struct relay *r, int ret)
 static bool
 read_client(struct relay *r)
 {
+	if (!r->c_rd && !SSL_has_pending(r->ssl)) {
+		return true;
+	}
 	while (!r->c_eof && buf_room(&r->up) > 0) {
 		size_t room;
 		uint8_t *p = buf_wptr(&r->up, &room);
@@ -872,6 +913,7 @@ read_client(struct relay *r)
 		}
 		e = SSL_get_error(r->ssl, n);
 		if (e == SSL_ERROR_WANT_READ) {
+			r->c_rd = !r->c_in_ev;
 			return true;
 		}
 		if (e == SSL_ERROR_WANT_WRITE) {
@@ -940,8 +982,9 @@ write_client(struct relay *r)
 		abort_conn(r, "client connection reset");
 		return false;
 	}
-	if (!r->c_shut && (r->u_eof || r->state == R_CLOSING ||
-			   (r->state == R_DNS && r->c_eof && dns_idle(r)))) {
+	/* Not before the bytes recalign may hold back have gone. */
+	if (!r->c_shut && buf_len(&r->down) == 0 &&
+	    (r->u_eof || r->state == R_CLOSING || (r->state == R_DNS && r->c_eof && dns_idle(r)))) {
 		int n;
 
 		ERR_clear_error();
@@ -986,6 +1029,9 @@ write_upstream(struct relay *r)
 static bool
 read_upstream(struct relay *r)
 {
+	if (!r->u_rd) {
+		return true;
+	}
 	while (!r->u_eof && buf_room(&r->down) > 0) {
 		size_t room;
 		uint8_t *p = buf_wptr(&r->down, &room);
@@ -1007,7 +1053,11 @@ read_upstream(struct relay *r)
 			r->u_eof = true;
 			return true;
 		}
-		if (errno == EAGAIN || errno == EINTR) {
+		if (errno == EAGAIN) {
+			r->u_rd = !r->u_in_ev;
+			return true;
+		}
+		if (errno == EINTR) {
 			return true;
 		}
 		abort_conn(r, "upstream reset");
@@ -1193,10 +1243,10 @@ run(struct relay *r)
 		finish(r, false);
 		return;
 	}
-	/* Reads that found nothing must not keep buffers for an idle connection. */
-	buf_shed(&r->up);
-	buf_shed(&r->down);
-	buf_shed(&r->out);
+	if ((r->state == R_RELAY || r->state == R_DNS) && !r->shed_armed && has_empty_buffer(r)) {
+		r->shed_armed = true;
+		arm(r, RELAY_SHED_MS);
+	}
 	update_masks(r);
 }
 
@@ -1226,6 +1276,9 @@ on_cfd(struct ev *ev, int fd, unsigned int events, void *arg)
 {
 	struct relay *r = arg;
 
+	if ((events & (EV_RD | EV_ERR)) || ((events & EV_WR) && r->c_rww)) {
+		r->c_rd = true;
+	}
 	if (events == EV_ERR && !only_error(r, fd, &r->c_in_ev, "client connection reset")) {
 		return;
 	}
@@ -1237,6 +1290,9 @@ on_ufd(struct ev *ev, int fd, unsigned int events, void *arg)
 {
 	struct relay *r = arg;
 
+	if (events & (EV_RD | EV_ERR)) {
+		r->u_rd = true;
+	}
 	if (events == EV_ERR && r->state != R_CONNECTING &&
 	    !only_error(r, fd, &r->u_in_ev, "upstream reset")) {
 		return;
@@ -1278,6 +1334,21 @@ on_timer(struct ev *ev, void *arg)
 		return;
 	case R_RELAY:
 	case R_DNS:
+		if (r->shed_armed) {
+			/* The last activity is deadline_ms less the idle timeout. */
+			uint64_t quiet_at = r->deadline_ms - r->x->cfg->idle_timeout_ms + RELAY_SHED_MS;
+
+			r->shed_armed = false;
+			if (ev_now_ms(ev) >= quiet_at) {
+				buf_shed(&r->up);
+				buf_shed(&r->down);
+			} else if (has_empty_buffer(r)) {
+				/* Bytes moved meanwhile: look again when it may be quiet. */
+				r->shed_armed = true;
+				arm(r, quiet_at - ev_now_ms(ev));
+				return;
+			}
+		}
 		if (ev_now_ms(ev) < r->deadline_ms) {
 			arm(r, r->deadline_ms - ev_now_ms(ev));
 			return;
@@ -1315,6 +1386,7 @@ relay_start(struct relay_ctx *x, int fd, const struct addr *peer, uint16_t peer_
 	clock_gettime(CLOCK_MONOTONIC, &r->t0);
 	buf_init(&r->up, x->cfg->buffer_size);
 	buf_init(&r->down, x->cfg->buffer_size);
+	r->c_rd = true;
 	buf_init(&r->out, RELAY_OUT_CAP);
 	ev_timer_init(&r->timer, on_timer, r);
 	hop_sock_setup(fd);
