@@ -213,13 +213,16 @@ snap() {
 }
 load() { ip netns exec "$NS_CLIENT" timeout 900 python3 "$ROOT/netns-scripts/load.py" "$@"; }
 alive() { kill -0 "$TPID" 2>/dev/null || die "tund died: $(tail -n 5 "$BD/tund.log")"; }
-# settle: until tund has no stream open or waiting and its pool is full (60 s at most).
+# settle: until tund has no stream open or waiting and its pool is full (60 s
+# at most), then 1.5 s more: the relays free empty buffers after 1 s idle.
 settle() {
 	local i
 	for ((i = 0; i < 600; i++)); do
-		[ "$(js 'j["streams"]["open"] + j["streams"]["waiting"] + j["tun"]["streams"] + j["tun"]["dialing"]')" = 0 ] &&
-			[ "$(js 'int(j["circuits"]["ready"] >= j["circuits"]["target"] and j["circuits"]["building"] == 0)')" = 1 ] &&
+		if [ "$(js 'j["streams"]["open"] + j["streams"]["waiting"] + j["tun"]["streams"] + j["tun"]["dialing"]')" = 0 ] &&
+			[ "$(js 'int(j["circuits"]["ready"] >= j["circuits"]["target"] and j["circuits"]["building"] == 0)')" = 1 ]; then
+			sleep 1.5
 			return 0
+		fi
 		sleep 0.1
 	done
 	msg "warning: tund did not settle in 60 s: $(js 'j["streams"], j["circuits"]')"
