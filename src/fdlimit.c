@@ -6,6 +6,18 @@
 
 #include "log.h"
 
+static size_t
+clamp(size_t n)
+{
+	return n > FDLIMIT_MAX ? FDLIMIT_MAX : n;
+}
+
+size_t
+fdlimit_share(size_t fds, size_t per)
+{
+	return fds >= FDLIMIT_RESERVED + per ? (fds - FDLIMIT_RESERVED) / per : 1;
+}
+
 size_t
 fdlimit_raise(size_t want)
 {
@@ -15,7 +27,7 @@ fdlimit_raise(size_t want)
 		return 1024;
 	}
 	if (rl.rlim_cur >= want) {
-		return rl.rlim_cur > FDLIMIT_MAX ? FDLIMIT_MAX : (size_t)rl.rlim_cur;
+		return clamp((size_t)rl.rlim_cur);
 	}
 	/* The hard limit too, which needs CAP_SYS_RESOURCE (a daemon started
 	 * as root has it until it drops privileges); else up to it. */
@@ -23,7 +35,7 @@ fdlimit_raise(size_t want)
 		struct rlimit up = { .rlim_cur = want, .rlim_max = want };
 
 		if (setrlimit(RLIMIT_NOFILE, &up) == 0) {
-			return want > FDLIMIT_MAX ? FDLIMIT_MAX : want;
+			return clamp(want);
 		}
 	}
 	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
@@ -31,5 +43,5 @@ fdlimit_raise(size_t want)
 		log_warn("setrlimit(RLIMIT_NOFILE)");
 		getrlimit(RLIMIT_NOFILE, &rl);
 	}
-	return rl.rlim_cur > FDLIMIT_MAX ? FDLIMIT_MAX : (size_t)rl.rlim_cur;
+	return clamp((size_t)rl.rlim_cur);
 }

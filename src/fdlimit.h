@@ -20,4 +20,11 @@
 #define FDLIMIT_MAX ((size_t)1 << 22)
 size_t fdlimit_raise(size_t want);
 
+/* Descriptors an entrance leaves to the rest of the daemon (listeners,
+ * the TUN, the control socket, the pool's circuits, logs). */
+#define FDLIMIT_RESERVED 256
+/* Connections of per descriptors each that a limit of fds leaves room
+ * for, once FDLIMIT_RESERVED is kept back; at least 1. */
+size_t fdlimit_share(size_t fds, size_t per);
+
 #endif

@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "dial.h"
 #include "dns.h"
+#include "fdlimit.h"
 #include "log.h"
 #include "stream.h"
 
@@ -34,8 +35,6 @@
 #define TCP_RCV_BUF (256 * 1024)
 #define TCP_SND_BUF (256 * 1024)
 #define TCP_MAX_CONNS 16384
-/* Descriptors kept back from the connections' share (as in socks_in.c). */
-#define FDS_RESERVED 256
 #define TCP_SYN_WAIT_MS 60000
 /* DNS over TCP: queries in flight per connection, and how long an idle one lives. */
 #define DNS_TCP_MAX_INFLIGHT 16
@@ -887,7 +886,7 @@ on_tcp_timer(struct ev *ev, void *arg)
 size_t
 capture_max_conns(size_t fds)
 {
-	size_t n = fds > FDS_RESERVED + 1 ? fds - FDS_RESERVED : 1;
+	size_t n = fdlimit_share(fds, 1);
 
 	return n < TCP_MAX_CONNS ? n : TCP_MAX_CONNS;
 }

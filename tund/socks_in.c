@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "dial.h"
+#include "fdlimit.h"
 #include "log.h"
 #include "socks5.h"
 #include "stream.h"
@@ -27,9 +28,6 @@
 #define IN_CAP (SOCKS5_MAX_GREETING + SOCKS5_MAX_MSG + CIRCUIT_MAX_EARLY)
 /* A client that never completes its request is reclaimed after this. */
 #define REQUEST_TIMEOUT_MS 10000
-/* Descriptors kept back from the entrance's share (listeners, the TUN,
- * the control socket, the pool's circuits, logs). */
-#define FDS_RESERVED 256
 #define ACCEPT_PAUSE_MS 1000
 
 enum cstate {
@@ -459,7 +457,7 @@ on_accept(struct ev *ev, int lfd, unsigned int events, void *arg)
 size_t
 socks_in_max(size_t fds)
 {
-	return fds > FDS_RESERVED + 2 ? (fds - FDS_RESERVED) / 2 : 1;
+	return fdlimit_share(fds, 2);
 }
 
 struct socks_in *
