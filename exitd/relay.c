@@ -85,8 +85,7 @@ struct relay {
 	struct addr peer;
 	uint16_t peer_port;
 	struct buf up, down;
-	size_t down_own;        /* of down, the head that is our own reply */
-	struct recalign ra;     /* how the rest of down is cut into records */
+	struct recalign ra;     /* how down is cut into records */
 	struct buf out;         /* encrypted bytes for cfd (out_write) */
 	int out_err;            /* errno of a failed send of out, 0 if none */
 	struct socks5_req req;
@@ -233,7 +232,7 @@ put_own(struct relay *r, const uint8_t *p, size_t n)
 {
 	int rc = buf_put(&r->down, p, n);
 
-	r->down_own = buf_len(&r->down);
+	recalign_own(&r->ra, buf_len(&r->down));
 	return rc;
 }
 
@@ -945,24 +944,16 @@ write_client(struct relay *r)
 		 * SSL_write offers at least the same bytes again: the head of
 		 * down only moves on success.
 		 */
-		if (r->down_own > 0) {
-			len = len < r->down_own ? len : r->down_own;
-		} else {
-			len = recalign_next(&r->ra, p, len,
-					    r->state == R_RELAY && !r->u_eof && buf_room(&r->down) > 0);
-			if (len == 0) {
-				break;
-			}
+		len = recalign_next(&r->ra, p, len,
+				    r->state == R_RELAY && !r->u_eof && buf_room(&r->down) > 0);
+		if (len == 0) {
+			break;
 		}
 		ERR_clear_error();
 		errno = 0;
 		n = SSL_write(r->ssl, p, (int)len);
 		if (n > 0) {
-			if (r->down_own > 0) {
-				r->down_own -= (size_t)n;
-			} else {
-				recalign_took(&r->ra, (size_t)n);
-			}
+			recalign_took(&r->ra, (size_t)n);
 			buf_consume(&r->down, (size_t)n);
 			r->c_wblocked = false;
 			continue;

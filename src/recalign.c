@@ -31,6 +31,9 @@ recalign_next(struct recalign *ra, const uint8_t *p, size_t len, bool can_wait)
 	if (len == 0) {
 		return 0;
 	}
+	if (ra->own > 0) {
+		return len < ra->own ? len : ra->own;
+	}
 	if (ra->mode == RECALIGN_UNKNOWN) {
 		/* Never held: a short first message of a plain protocol must go. */
 		if (len < 5 || p[0] != 22 || record_size(p) == 0) {
@@ -64,8 +67,18 @@ recalign_next(struct recalign *ra, const uint8_t *p, size_t len, bool can_wait)
 }
 
 void
+recalign_own(struct recalign *ra, size_t n)
+{
+	ra->own = n;
+}
+
+void
 recalign_took(struct recalign *ra, size_t n)
 {
+	if (ra->own > 0) {
+		ra->own = n < ra->own ? ra->own - n : 0;
+		return;
+	}
 	if (ra->mode == RECALIGN_TLS) {
 		ra->left = n < ra->left ? ra->left - n : 0;
 	}

@@ -48,6 +48,7 @@ enum recalign_mode {
 };
 
 struct recalign {
+	size_t own;             /* the writer's own bytes at the head: go as they are */
 	enum recalign_mode mode;
 	size_t total;           /* TLS: the current record's size, header included */
 	size_t left;            /* of it, bytes not yet taken (0: at a boundary) */
@@ -66,5 +67,12 @@ struct recalign {
 size_t recalign_next(struct recalign *ra, const uint8_t *p, size_t len, bool can_wait);
 /* n of those bytes were sent (n at most what recalign_next returned). */
 void recalign_took(struct recalign *ra, size_t n);
+/*
+ * The stream's head now holds n bytes of the writer's own (a relay's
+ * SOCKS5 method choice and reply), queued before any of the bytes it
+ * cuts: they go out as they are, in records of their own, and are never
+ * taken for the start of the stream.
+ */
+void recalign_own(struct recalign *ra, size_t n);
 
 #endif

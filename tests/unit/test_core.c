@@ -524,6 +524,20 @@ test_recalign(void **state)
 	assert_int_equal(recalign_next(&ra, s + a + 16230, b - 16230, true), b - 16230);
 	recalign_took(&ra, b - 16230);
 
+	/* The writer's own bytes first (a method choice, a reply): as they
+	 * are, and never taken for the stream's start. */
+	ra = (struct recalign){ 0 };
+	s[0] = 5;
+	s[1] = 0;
+	a = 2 + put_record(s + 2, 22, 100);
+	recalign_own(&ra, 2);
+	assert_int_equal(recalign_next(&ra, s, a, true), 2);
+	recalign_took(&ra, 1);                          /* a part of it went */
+	assert_int_equal(recalign_next(&ra, s + 1, a - 1, true), 1);
+	recalign_took(&ra, 1);
+	assert_int_equal(recalign_next(&ra, s + 2, a - 2, true), a - 2);
+	assert_int_equal(ra.mode, RECALIGN_TLS);
+
 	/* A header that does not parse: plain from there on. */
 	ra = (struct recalign){ 0 };
 	a = put_record(s, 22, 100);
