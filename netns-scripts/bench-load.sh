@@ -59,6 +59,9 @@ set -u
 set -o pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# rss_kb and exitd_heap (an exitd's heap, from its SIGUSR1 line).
+# shellcheck disable=SC1091
+. "$ROOT/tests/net/lib.sh"
 TOPO_SH=$ROOT/netns-scripts/topo.sh
 TUND=$ROOT/build/tund
 BENCH_CONC=${BENCH_CONC:-10000}
@@ -187,18 +190,6 @@ js() {
 	timeout 10 "$TUND" status -s "$SOCK" --json 2>/dev/null |
 		python3 -c "import json, sys; j = json.load(sys.stdin); print($1)"
 }
-# heap_of NAME PID: an exitd's heap in use, in bytes, from its SIGUSR1 line.
-heap_of() {
-	local log=$RUN/$1.log n i line
-	n=$(grep -c 'SIGUSR1: ' "$log")
-	kill -USR1 "$2"
-	for ((i = 0; i < 50; i++)); do
-		[ "$(grep -c 'SIGUSR1: ' "$log")" -gt "$n" ] && break
-		sleep 0.1
-	done
-	line=$(grep 'SIGUSR1: ' "$log" | tail -n 1)
-	[[ $line =~ heap\ ([0-9]+)\ bytes\ in\ use ]] && echo "${BASH_REMATCH[1]}" || echo 0
-}
 # snap: "fds rss_kib heap_bytes" of each of $PROCS, on one line.
 snap() {
 	local p n v out=
@@ -206,8 +197,8 @@ snap() {
 		v=${n^^}_PID
 		p=${!v:-$TPID}
 		out="$out $(find "/proc/$p/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)"
-		out="$out $(awk '$1 == "VmRSS:" { print $2 }' "/proc/$p/status")"
-		if [ "$n" = tund ]; then out="$out $(js 'j["heap_bytes"]')"; else out="$out $(heap_of "$n" "$p")"; fi
+		out="$out $(rss_kb "$p")"
+		if [ "$n" = tund ]; then out="$out $(js 'j["heap_bytes"]')"; else out="$out $(exitd_heap "$p" "$RUN/$n.log" || echo 0)"; fi
 	done
 	echo "${out# }"
 }
@@ -307,6 +298,8 @@ for ent in "socks:127.0.0.1:$SOCKS_PORT" tun; do
 	LPID=$!
 	PIDS="$LPID $PIDS"
 	while [ ! -e "$BD/held" ] && kill -0 "$LPID" 2>/dev/null; do sleep 0.2; done
+	# Held and idle: the relays free empty buffers after 1 s without traffic.
+	sleep 1.5
 	during=$(snap)
 	st=$(js '"streams open %d, tun streams %d" % (j["streams"]["open"], j["tun"]["streams"])')
 	rm -f "$BD/held"
